@@ -8,9 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
-
-DEMO_PASSWORD = "zhibu2026"  # noqa: S105  (printed on purpose: demo accounts only)
+from typing import Any, NoReturn
 
 
 class CommandError(Exception):
@@ -94,6 +92,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:
+    from zhibu.demo import DEMO_PASSWORD
+
     if not logins:
         return
     print(f"演示账户（密码均为 {DEMO_PASSWORD}）：")
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _fail(parser: argparse.ArgumentParser, message: str) -> None:
+def _fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
     translated = (
         message.replace("the following arguments are required", "缺少必需的参数")
         .replace("unrecognized arguments", "无法识别的参数")

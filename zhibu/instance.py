@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -19,7 +20,7 @@ def instance_dir() -> Path:
     return path.resolve()
 
 
-def _read_or_create(path: Path, make: callable) -> str:  # type: ignore[valid-type]
+def _read_or_create(path: Path, make: Callable[[], str]) -> str:
     """Read a key file, creating it atomically (O_EXCL) the first time so parallel starts agree."""
     if not path.exists():
         try:

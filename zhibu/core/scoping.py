@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +18,9 @@ from django.utils.functional import SimpleLazyObject
 if TYPE_CHECKING:
     from zhibu.orgs.models import Organization
     from zhibu.people.models import Person
+
+
+QS = TypeVar("QS", bound=QuerySet[Any])
 
 
 def _collapse(paths: Iterable[str]) -> tuple[str, ...]:
@@ -56,24 +59,24 @@ class Scope:
         return bool(self.manage_paths)
 
     # Filters -------------------------------------------------------------------------------------
-    def orgs(self, qs: QuerySet[Any]) -> QuerySet[Any]:
+    def orgs(self, qs: QS) -> QS:
         """Organizations this user may see: their subtrees, plus their own branch."""
         q = _prefix_q("path", self.view_paths)
         if self.own_branch_path:
             q |= Q(path=self.own_branch_path)
         return qs.filter(q)
 
-    def managed_orgs(self, qs: QuerySet[Any]) -> QuerySet[Any]:
+    def managed_orgs(self, qs: QS) -> QS:
         return qs.filter(_prefix_q("path", self.manage_paths))
 
-    def people(self, qs: QuerySet[Any], *, via: str = "org__path") -> QuerySet[Any]:
+    def people(self, qs: QS, *, via: str = "org__path") -> QS:
         """People this user may see: those in their subtrees, and themselves."""
         q = _prefix_q(via, self.view_paths)
         if self.person_id:
             q |= Q(pk=self.person_id)
         return qs.filter(q)
 
-    def by_org_path(self, qs: QuerySet[Any], lookup: str) -> QuerySet[Any]:
+    def by_org_path(self, qs: QS, lookup: str) -> QS:
         """Any other record that carries an org path (e.g. the audit log)."""
         return qs.filter(_prefix_q(lookup, self.view_paths))
 

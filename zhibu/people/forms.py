@@ -45,10 +45,10 @@ class PersonForm(forms.Form):
         self.fields["org"].choices = [  # type: ignore[attr-defined]
             (str(b.pk), f"{b.parent.display_name} · {b.name}" if b.parent else b.name) for b in branches
         ]
-        self.fields["group"].choices = [
+        self.fields["group"].choices = [  # type: ignore[attr-defined]
             ("", "—"),
             *[(str(g.pk), f"{g.parent.name} · {g.name}") for g in groups],
-        ]  # type: ignore[attr-defined]
+        ]
 
     def typed(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)

@@ -72,6 +72,8 @@ def person_get_visible(scope: Scope, pk: int | str) -> Person:
         pk = int(pk)
     except (TypeError, ValueError):
         raise NotFound("人员不存在") from None
+    if not 0 < pk < 2**63:  # beyond a bigint PostgreSQL would raise instead of finding nothing
+        raise NotFound("人员不存在")
     person = person_list_visible_to(scope).filter(pk=pk).first()
     if person is None:
         raise NotFound("人员不存在或不在您的权限范围内")
@@ -118,7 +120,7 @@ def person_timeline(person: Person) -> list[TimelineItem]:
 
 def _field_label(name: str) -> str:
     try:
-        return str(Person._meta.get_field(name).verbose_name)
+        return str(getattr(Person._meta.get_field(name), "verbose_name", name))
     except Exception:
         return name
 

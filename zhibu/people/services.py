@@ -54,7 +54,8 @@ _MAX_LEN = {"name": 50, "ethnicity": 20, "position": 100, "in_need_note": 300, "
 
 
 def label(field: str) -> str:
-    return str(Person._meta.get_field(field).verbose_name)
+    """The Chinese label of a Person field."""
+    return str(getattr(Person._meta.get_field(field), "verbose_name", field))
 
 
 def validate_person_data(
@@ -91,29 +92,29 @@ def validate_person_data(
     clean["note"] = str(merged.get("note") or "").strip()
 
     for field, choices in (("gender", Gender), ("education", Education), ("employment", Employment)):
-        value = merged.get(field) or ""
-        if value and value not in choices.values:
-            err(field, f"{label(field)}“{value}”不是可选值（{'、'.join(str(c) for c in choices.labels)}）")
-        clean[field] = value
+        choice = merged.get(field) or ""
+        if choice and choice not in choices.values:
+            err(field, f"{label(field)}“{choice}”不是可选值（{'、'.join(str(c) for c in choices.labels)}）")
+        clean[field] = choice
     clean["employment"] = clean["employment"] or Employment.IN_SERVICE
 
     for field in BOOL_FIELDS:
-        value = merged.get(field)
-        clean[field] = bool(value) if value is not None else field == "relationship_transferred_in"
+        flag = merged.get(field)
+        clean[field] = bool(flag) if flag is not None else field == "relationship_transferred_in"
 
     for field in DATE_FIELDS:
-        value = merged.get(field)
-        if value in (None, ""):
+        when = merged.get(field)
+        if when in (None, ""):
             clean[field] = None
             continue
-        if not isinstance(value, dt.date):
+        if not isinstance(when, dt.date):
             err(field, f"{label(field)}不是有效日期")
             continue
-        if value > today:
-            err(field, f"{label(field)} {value:%Y-%m-%d} 晚于今天")
-        elif value.year < 1900:
-            err(field, f"{label(field)} {value:%Y-%m-%d} 早于1900年")
-        clean[field] = value
+        if when > today:
+            err(field, f"{label(field)} {when:%Y-%m-%d} 晚于今天")
+        elif when.year < 1900:
+            err(field, f"{label(field)} {when:%Y-%m-%d} 早于1900年")
+        clean[field] = when
 
     id_number = idcard.normalise(str(merged.get("id_number") or ""))
     clean["id_number"] = id_number
@@ -146,12 +147,12 @@ def validate_person_data(
 
     last: tuple[str, dt.date] | None = None
     for field in STAGE_DATES:
-        value = clean.get(field)
-        if value is None:
+        stage_date = clean.get(field)
+        if stage_date is None:
             continue
-        if last and value < last[1]:
+        if last and stage_date < last[1]:
             err(field, f"{label(field)}不能早于{label(last[0])}（{last[1]:%Y-%m-%d}）")
-        last = (field, value)
+        last = (field, stage_date)
     if clean.get("birth_date") and clean.get("applied_on") and clean["applied_on"] < clean["birth_date"]:
         err("applied_on", "递交入党申请日期早于出生日期")
 

@@ -170,7 +170,9 @@ def person_status(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             "身份变更未保存："
             + "；".join(
-                f"{form.fields[k].label}：{'；'.join(v)}" if k in form.fields else "；".join(v)
+                f"{form.fields[k].label}：{'；'.join(str(m) for m in v)}"
+                if k in form.fields
+                else "；".join(map(str, v))
                 for k, v in form.errors.items()
             ),
         )

@@ -1,0 +1,84 @@
+"""Walk every URL pattern (pages and API) as a user of school A with school B's objects.
+
+Nothing of school B may come back: parameterised routes answer 403/404 (or 405 for a method the route
+does not take), and lists, exports and documents contain none of B's names. A new route whose parameter
+this walker does not know fails the test until the walker learns it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+B_MARKERS = ("第二小学党总支", "钱七", "孙八", "SB-B1")
+# Routes that serve no data of any school.
+PUBLIC = {"healthz", "login/", "logout/", "password/done/"}
+
+
+def _patterns(resolver: URLResolver, prefix: str = "") -> list[tuple[str, str | None]]:
+    out: list[tuple[str, str | None]] = []
+    for p in resolver.url_patterns:
+        if isinstance(p, URLResolver):
+            out += _patterns(p, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            out.append((prefix + str(p.pattern), p.name))
+    return out
+
+
+def _fill(route: str, values: dict[str, str]) -> str:
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(2)
+        if name not in values:
+            raise AssertionError(f"the scoping walk does not know the parameter <{name}> of {route!r}")
+        return values[name]
+
+    route = re.sub(r"<(?:(\w+):)?(\w+)>", sub, route)
+    return "/" + route.lstrip("^").rstrip("$")
+
+
+def _text(response) -> str:  # type: ignore[no-untyped-def]
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    if content[:2] == b"PK":  # xlsx / docx / zip: read every member's text
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            return "".join(zf.read(n).decode("utf-8", "replace") for n in zf.namelist())
+    return content.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("persona", ["school_secretary", "branch_secretary", "member"])
+def test_no_route_gives_school_a_anything_of_school_b(world, client_as, persona):
+    from zhibu.orgs.models import Post
+
+    b_post = Post.objects.get(org=world.sb_b1)
+    b_values = {
+        "code": world.sb_b1.code, "pk": str(world.people.outsider.pk), "person_id": str(world.people.outsider.pk),
+        "id": str(world.people.outsider.pk), "post_id": str(b_post.pk), "token_id": "999999",
+    }
+    client = client_as(getattr(world.users, persona))
+    visited = 0
+    for route, name in _patterns(get_resolver()):
+        if route in PUBLIC or name in PUBLIC or "static" in route:
+            continue
+        url = _fill(route, b_values)
+        has_params = "<" in route
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            visited += 1
+            assert response.status_code != 500, (method, url)
+            if has_params:
+                assert response.status_code in (400, 403, 404, 405, 422), (method, url, response.status_code)
+            if response.status_code == 200:
+                text = _text(response)
+                leaked = [m for m in B_MARKERS if m in text]
+                assert not leaked, (method, url, leaked)
+    assert visited > 20
+
+
+def test_every_listing_of_school_a_still_shows_school_a(world, client_as):
+    """The walk above would pass vacuously if lists were empty; they are not."""
+    client = client_as(world.users.school_secretary)
+    assert "张三丰" in client.get("/people/").content.decode()
+    assert "第一中学党委" in client.get("/orgs/").content.decode()
