@@ -54,8 +54,13 @@ def test_no_route_gives_school_a_anything_of_school_b(world, client_as, persona)
 
     b_post = Post.objects.get(org=world.sb_b1)
     b_values = {
-        "code": world.sb_b1.code, "pk": str(world.people.outsider.pk), "person_id": str(world.people.outsider.pk),
-        "id": str(world.people.outsider.pk), "post_id": str(b_post.pk), "token_id": "999999",
+        "code": world.sb_b1.code,
+        "pk": str(world.people.outsider.pk),
+        "person_id": str(world.people.outsider.pk),
+        "id": str(world.people.outsider.pk),
+        "post_id": str(b_post.pk),
+        "token_id": "999999",
+        "user_id": str(world.users.outsider.pk),
     }
     client = client_as(getattr(world.users, persona))
     visited = 0

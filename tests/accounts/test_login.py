@@ -40,8 +40,10 @@ def test_repeated_failures_lock_the_login(world, client, settings):
 
 def test_password_change(world, client_as):
     client = client_as(world.users.member)
-    response = client.post("/password/", {"old_password": PASSWORD, "new_password1": "another-Horse-77",
-                                          "new_password2": "another-Horse-77"})
+    response = client.post(
+        "/password/",
+        {"old_password": PASSWORD, "new_password1": "another-Horse-77", "new_password2": "another-Horse-77"},
+    )
     assert response.status_code == 302
     world.users.member.refresh_from_db()
     assert world.users.member.check_password("another-Horse-77")

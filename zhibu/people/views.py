@@ -97,6 +97,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "p": person,
             "can_manage": can_manage,
+            "account": _account_of(person) if can_manage else None,
             "masked_id": mask_id_number(person.id_number),
             "masked_phone": mask_phone(person.phone),
             "can_reveal": can_manage and scope.can_reveal_id and bool(person.id_number),
@@ -112,6 +113,12 @@ def _person_form_options(scope: Any) -> dict[str, Any]:
         "branches": list(org_selectors.branches_visible_to(scope, managed=True)),
         "groups": list(org_selectors.groups_visible_to(scope, managed=True)),
     }
+
+
+def _account_of(person: Any) -> Any:
+    from zhibu.accounts.models import User
+
+    return User.objects.filter(person=person).only("pk", "username").first()
 
 
 @login_required
