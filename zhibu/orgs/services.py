@@ -250,3 +250,37 @@ def _summary(errors: dict[str, list[str]]) -> str:
         "established_on": "成立日期",
     }
     return "；".join(f"{names.get(k, k)}：{'；'.join(v)}" for k, v in errors.items())
+
+
+@transaction.atomic
+def org_dissolve(
+    *, actor: Any, scope: Scope, org: Organization, dissolved_on: dt.date, note: str = ""
+) -> None:
+    """Dissolve (撤销) an empty organisation; it stays in the tree, marked, with its history."""
+    from zhibu.people.models import ACTIVE_STATUSES, Person
+
+    if org.parent is None or not scope.can_manage_org(org.parent):
+        raise NotPermitted("撤销党组织须由上级组织的管理者办理")
+    if org.dissolved_on is not None:
+        raise ServiceError(f"“{org.name}”已于 {org.dissolved_on:%Y-%m-%d} 撤销")
+    if dissolved_on > dt.date.today():
+        raise ServiceError("撤销日期晚于今天", field="dissolved_on")
+    if org.children.filter(dissolved_on__isnull=True).exists():
+        raise ServiceError(f"“{org.name}”下还有未撤销的下级组织，请先撤销或调整")
+    remaining = Person.objects.filter(org__path__startswith=org.path, status__in=ACTIVE_STATUSES).count()
+    remaining += Person.objects.filter(group=org, status__in=ACTIVE_STATUSES).count()
+    if remaining:
+        raise ServiceError(f"“{org.name}”还有 {remaining} 名在册人员，请先把他们编入其他组织")
+    if Post.objects.filter(org=org).current(dissolved_on).exists():
+        raise ServiceError(f"“{org.name}”还有现任职务，请先办理离任")
+    org = Organization.objects.select_for_update().get(pk=org.pk)
+    org.dissolved_on = dissolved_on
+    org.save(update_fields=["dissolved_on", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="end",
+        obj=org,
+        org_path=org.path,
+        changes={"dissolved_on": [None, str(dissolved_on)]},
+        note=note,
+    )

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<str:code>/posts/new/", views.post_new, name="post_new"),
     path("<str:code>/posts/<int:post_id>/end/", views.post_end, name="post_end"),
     path("<str:code>/terms/new/", views.term_new, name="term_new"),
+    path("<str:code>/dissolve/", views.dissolve, name="dissolve"),
 ]

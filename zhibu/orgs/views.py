@@ -41,6 +41,9 @@ def detail(request: HttpRequest, code: str) -> HttpResponse:
             "d": data,
             "org": org,
             "can_manage": scope.can_manage_org(org),
+            "can_dissolve": org.parent is not None
+            and scope.can_manage_org(org.parent)
+            and not org.dissolved_on,
             "statuses": [
                 (s, Status(s).label, data.counts.get(s, 0)) for s in Status.values if data.counts.get(s)
             ],
@@ -168,6 +171,27 @@ def post_end(request: HttpRequest, code: str, post_id: int) -> HttpResponse:
         else:
             messages.success(request, "已办理离任")
     return redirect("orgs:detail", code=org.code)
+
+
+@login_required
+@require_POST
+@handles_refusals
+def dissolve(request: HttpRequest, code: str) -> HttpResponse:
+    scope = request.scope  # type: ignore[attr-defined]
+    org = selectors.org_get_visible(scope, code)
+    form = PostEndForm({"ended_on": request.POST.get("dissolved_on", "")})
+    if not form.is_valid():
+        messages.error(request, "请填写有效的撤销日期")
+        return redirect("orgs:detail", code=org.code)
+    try:
+        services.org_dissolve(
+            actor=request.user, scope=scope, org=org, dissolved_on=form.cleaned_data["ended_on"]
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("orgs:detail", code=org.code)
+    messages.success(request, f"已撤销 {org.name}")
+    return redirect("orgs:detail", code=org.parent.code if org.parent else org.code)
 
 
 @login_required
