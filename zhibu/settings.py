@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "ninja",  # only for the Swagger UI files it ships: the docs page never loads a CDN
     "axes",
     "zhibu.core",
     "zhibu.accounts",

@@ -1,6 +1,6 @@
 import pytest
 
-from zhibu.accounts import user_services as services
+from zhibu.accounts import services
 from zhibu.accounts.models import Grant, User
 from zhibu.core.errors import NotPermitted, ServiceError
 from zhibu.core.models import AuditEntry

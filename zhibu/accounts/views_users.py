@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from zhibu.accounts import user_services as services
+from zhibu.accounts import services
 from zhibu.accounts.models import Grant, GrantRole
 from zhibu.accounts.selectors import user_get_managed, user_list_visible_to
 from zhibu.core.errors import NotFound, NotPermitted, ServiceError
@@ -114,11 +114,11 @@ def user_action(request: HttpRequest, user_id: int) -> HttpResponse:
             )
             messages.success(request, "权限已更新")
         elif action == "grant":
-            form = GrantForm(request.POST)
-            if not form.is_valid():
+            grant_form = GrantForm(request.POST)
+            if not grant_form.is_valid():
                 raise ServiceError("请填写组织代码和权限")
             try:
-                org = org_get_visible(scope, form.cleaned_data["org"].strip())
+                org = org_get_visible(scope, grant_form.cleaned_data["org"].strip())
             except NotFound as exc:
                 raise ServiceError(exc.message) from exc
             services.grant_add(
@@ -126,8 +126,8 @@ def user_action(request: HttpRequest, user_id: int) -> HttpResponse:
                 scope=scope,
                 user=user,
                 org=org,
-                role=form.cleaned_data["role"],
-                note=form.cleaned_data["note"],
+                role=grant_form.cleaned_data["role"],
+                note=grant_form.cleaned_data["note"],
             )
             messages.success(request, "已授权")
         elif action == "revoke":
