@@ -102,11 +102,19 @@ def test_a_member_sees_their_own_record_and_nobody_else(world, client_as):
 
 def test_create_person_through_the_page(world, client_as):
     client = client_as(world.users.branch_secretary)
-    response = client.post("/people/new/", {
-        "name": "单雨桐", "status": "applicant", "gender": "female", "employment": "in_service",
-        "org": str(world.sa_b1.pk), "birth_date": "1999-05-01", "applied_on": "2026-03-01",
-        "relationship_transferred_in": "on",
-    })
+    response = client.post(
+        "/people/new/",
+        {
+            "name": "单雨桐",
+            "status": "applicant",
+            "gender": "female",
+            "employment": "in_service",
+            "org": str(world.sa_b1.pk),
+            "birth_date": "1999-05-01",
+            "applied_on": "2026-03-01",
+            "relationship_transferred_in": "on",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     person = Person.objects.get(name="单雨桐")
     assert person.name_initials == "syt" and person.status == Status.APPLICANT
@@ -115,10 +123,16 @@ def test_create_person_through_the_page(world, client_as):
 def test_create_person_with_a_bad_id_shows_the_reason_and_writes_nothing(world, client_as):
     client = client_as(world.users.branch_secretary)
     before = Person.objects.count()
-    response = client.post("/people/new/", {
-        "name": "错号", "status": "applicant", "employment": "in_service", "org": str(world.sa_b1.pk),
-        "id_number": "110105199001010011",
-    })
+    response = client.post(
+        "/people/new/",
+        {
+            "name": "错号",
+            "status": "applicant",
+            "employment": "in_service",
+            "org": str(world.sa_b1.pk),
+            "id_number": "110105199001010011",
+        },
+    )
     assert response.status_code == 200
     assert "校验位" in response.content.decode()
     assert Person.objects.count() == before
@@ -127,9 +141,18 @@ def test_create_person_with_a_bad_id_shows_the_reason_and_writes_nothing(world, 
 def test_edit_person_through_the_page_keeps_an_audit_trail(world, client_as):
     person = world.people.member
     client = client_as(world.users.branch_secretary)
-    data = {"name": person.name, "gender": person.gender, "ethnicity": "回族", "employment": "in_service",
-            "org": str(world.sa_b1.pk), "group": str(world.sa_b1_g2.pk), "birth_date": str(person.birth_date),
-            "id_number": person.id_number, "phone": person.phone, "relationship_transferred_in": "on"}
+    data = {
+        "name": person.name,
+        "gender": person.gender,
+        "ethnicity": "回族",
+        "employment": "in_service",
+        "org": str(world.sa_b1.pk),
+        "group": str(world.sa_b1_g2.pk),
+        "birth_date": str(person.birth_date),
+        "id_number": person.id_number,
+        "phone": person.phone,
+        "relationship_transferred_in": "on",
+    }
     assert client.post(f"/people/{person.pk}/edit/", data).status_code == 302
     person.refresh_from_db()
     assert person.ethnicity == "回族" and person.group == world.sa_b1_g2
@@ -140,14 +163,22 @@ def test_edit_person_through_the_page_keeps_an_audit_trail(world, client_as):
 def test_status_change_through_the_page(world, client_as):
     person = world.people.activist
     client = client_as(world.users.branch_secretary)
-    response = client.post(f"/people/{person.pk}/status/", {
-        "to_status": "candidate", "effective_on": str(dt.date.today()), "reason": "支委会研究",
-    })
+    response = client.post(
+        f"/people/{person.pk}/status/",
+        {
+            "to_status": "candidate",
+            "effective_on": str(dt.date.today()),
+            "reason": "支委会研究",
+        },
+    )
     assert response.status_code == 302
     person.refresh_from_db()
     assert person.status == Status.CANDIDATE
-    bad = client.post(f"/people/{person.pk}/status/", {"to_status": "full_member", "effective_on": "x",
-                                                        "reason": ""}, follow=True)
+    bad = client.post(
+        f"/people/{person.pk}/status/",
+        {"to_status": "full_member", "effective_on": "x", "reason": ""},
+        follow=True,
+    )
     assert "身份变更未保存" in bad.content.decode()
     person.refresh_from_db()
     assert person.status == Status.CANDIDATE
@@ -161,3 +192,26 @@ def test_outsider_cannot_touch_school_a(world, client_as):
     assert client.post(f"/people/{pk}/reveal-id/").status_code == 404
     assert client.get("/orgs/SA/").status_code == 404
     assert client.post("/orgs/SA/edit/", {"name": "x"}).status_code == 404
+
+
+def test_the_list_shows_the_current_roll_unless_asked_for_everyone(world, client_as):
+    from zhibu.people.services import person_change_status
+
+    actor = world.users.branch_secretary
+    from zhibu.core.scoping import scope_for
+
+    person_change_status(
+        actor=actor,
+        scope=scope_for(actor),
+        person=world.people.member,
+        to_status=Status.TRANSFERRED_OUT,
+        effective_on=dt.date.today(),
+        reason="调往外区",
+    )
+    client = client_as(actor)
+    assert "张三丰" not in client.get("/people/", HTTP_HX_REQUEST="true").content.decode()
+    assert "张三丰" in client.get("/people/", {"status": "all"}, HTTP_HX_REQUEST="true").content.decode()
+    assert (
+        "张三丰"
+        in client.get("/people/", {"status": "transferred_out"}, HTTP_HX_REQUEST="true").content.decode()
+    )

@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet
 
 from zhibu.core.errors import NotFound
 from zhibu.core.scoping import Scope
-from zhibu.orgs.models import CommitteeTerm, Organization, OrgKind, Post
+from zhibu.orgs.models import CommitteeTerm, Organization, OrgKind, Post, PostRole
 
 
 def org_list_visible_to(scope: Scope, *, include_dissolved: bool = False) -> QuerySet[Organization]:
@@ -59,7 +59,10 @@ def org_detail(scope: Scope, org: Organization, *, on: dt.date | None = None) ->
     on = on or dt.date.today()
     ancestors = list(scope.orgs(Organization.objects.filter(path__in=org.ancestor_paths()[:-1])))
     children = list(org.children.active().order_by("sort_order", "code"))
-    all_posts = list(org.posts.select_related("person").order_by("role", "-started_on"))
+    rank = {role: i for i, role in enumerate(PostRole.values)}  # secretary first, as on every roster
+    all_posts = sorted(
+        org.posts.select_related("person").order_by("-started_on"), key=lambda p: rank.get(p.role, 99)
+    )
     posts = [p for p in all_posts if p.is_current(on)]
     past = [p for p in all_posts if not p.is_current(on)]
     terms = list(org.terms.all())

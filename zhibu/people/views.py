@@ -18,7 +18,7 @@ from zhibu.orgs import selectors as org_selectors
 from zhibu.orgs.models import Organization, OrgKind
 from zhibu.people import selectors, services
 from zhibu.people.forms import PersonCreateForm, PersonForm, StatusChangeForm
-from zhibu.people.models import Status
+from zhibu.people.models import ACTIVE_STATUSES, Status
 from zhibu.people.status import allowed_next
 
 PAGE_SIZE = 50
@@ -29,8 +29,11 @@ ORG_SELECT_LIMIT = 300
 def filters_from_request(request: HttpRequest) -> selectors.PersonFilters:
     """The list's filters from the query string; an org code outside the scope is simply not found."""
     scope = request.scope  # type: ignore[attr-defined]
+    requested = request.GET.getlist("status")
     f = selectors.PersonFilters(
-        statuses=[s for s in request.GET.getlist("status") if s in Status.values],
+        # Without a choice the list is the current roll; "all" includes those transferred out, deceased …
+        statuses=[s for s in requested if s in Status.values]
+        or ([] if "all" in requested else list(ACTIVE_STATUSES)),
         flags=[f for f in request.GET.getlist("flag") if f in selectors.FLAGS],
         q=request.GET.get("q", "").strip()[:50],
     )
@@ -72,6 +75,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
             "orgs": orgs if len(orgs) <= ORG_SELECT_LIMIT else None,
             "groups": groups,
             "statuses": Status.choices,
+            "status_selected": request.GET.get("status", ""),
             "flags": [(k, v[0]) for k, v in selectors.FLAGS.items()],
             "can_create": scope.manages_anything,
         }
