@@ -1,0 +1,326 @@
+"""Writing a demo plan into the database: bulk inserts in one transaction, no per-row queries."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
+
+from zhibu.accounts.models import Grant, User
+from zhibu.core.audit import audit_record
+from zhibu.core.crypto import digest
+from zhibu.demo import DEMO_PASSWORD
+from zhibu.demo.plan import (
+    KIND_LABEL,
+    LOGIN_NAMES,
+    DistrictPlan,
+    LoginPlan,
+    OrgPlan,
+    PersonPlan,
+    SchoolPlan,
+    branch_label,
+    codes_for,
+    describe,
+    plan_district,
+)
+from zhibu.orgs.models import CommitteeTerm, Organization, OrgKind, Post
+from zhibu.people import pinyin
+from zhibu.people.models import Person, StatusChange
+
+BATCH = 2000
+CHUNK_SCHOOLS = 50  # schools written (and reported) at a time
+
+
+@dataclass
+class DemoResult:
+    schools: int
+    orgs: int
+    people: int
+    seconds: float
+    logins: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _district_number() -> int:
+    """1 for an empty database; the next free number when a demo district is already there (--force)."""
+    taken = set(Organization.objects.filter(parent__isnull=True).values_list("code", flat=True))
+    district = 1
+    while codes_for(district)[0] in taken:
+        district += 1
+    return district
+
+
+def build_demo(*, schools: int, seed: int, progress: Callable[[str], None] | None = None) -> DemoResult:
+    """Plan a district of `schools` schools for `seed` and write it; the same seed gives the same data."""
+    started = time.perf_counter()
+    say = progress or (lambda _message: None)
+    district = _district_number()
+    plan = plan_district(schools=schools, seed=seed, district=district)
+    say(f"已生成方案：{schools} 所学校，{plan.org_count} 个党组织，{plan.people_count} 名人员")
+    with transaction.atomic():
+        writer = _Writer(plan)
+        root = writer.root()
+        done = 0
+        for chunk in _chunks(plan.schools, CHUNK_SCHOOLS):
+            writer.schools(chunk, root)
+            done += len(chunk)
+            say(f"已写入 {done}/{schools} 所学校（{time.perf_counter() - started:.0f} 秒）")
+        logins = writer.logins()
+        audit_record(
+            actor=None,
+            action="create",
+            obj=root,
+            org_path=root.path,
+            note=f"生成演示数据：{schools} 所学校，{plan.people_count} 名人员（随机种子 {seed}）",
+        )
+    _analyze()
+    return DemoResult(
+        schools=schools,
+        orgs=plan.org_count,
+        people=plan.people_count,
+        seconds=time.perf_counter() - started,
+        logins=logins,
+    )
+
+
+def _analyze() -> None:
+    """Fresh planner statistics after a bulk load (PostgreSQL would otherwise wait for autovacuum)."""
+    if connection.vendor != "postgresql":
+        return
+    tables = [m._meta.db_table for m in (Organization, CommitteeTerm, Person, StatusChange, Post)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
+
+
+def _chunks(items: Sequence[SchoolPlan], size: int) -> Iterable[Sequence[SchoolPlan]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+@lru_cache(maxsize=65536)
+def _pinyin(name: str) -> tuple[str, str]:
+    return pinyin.full_pinyin(name), pinyin.initials(name)
+
+
+class _Writer:
+    def __init__(self, plan: DistrictPlan) -> None:
+        self.plan = plan
+        self.login_keys = {x.person_key for x in plan.logins if x.person_key is not None}
+        self.person_pks: dict[int, int] = {}  # plan key → pk, only for the people who get a login
+        self.orgs: dict[str, Organization] = {}
+        # Appending to a database that already holds people (--force): keep ID numbers unique.
+        self.check_ids = Person.objects.exists()
+
+    def _org(self, o: OrgPlan, parent: Organization | None) -> Organization:
+        return Organization(
+            code=o.code,
+            name=o.name,
+            short_name=o.short_name,
+            kind=o.kind,
+            parent=parent,
+            path=o.path,
+            depth=o.depth,
+            sort_order=o.sort_order,
+            established_on=o.established_on,
+            is_school=o.is_school,
+        )
+
+    def root(self) -> Organization:
+        root = self._org(self.plan.root, None)
+        root.save()
+        self.orgs[root.code] = root
+        return root
+
+    def schools(self, chunk: Sequence[SchoolPlan], root: Organization) -> None:
+        # Organisations level by level, so every parent has its pk before its children are built.
+        plans = [o for s in chunk for o in s.orgs]
+        for kinds in ((OrgKind.COMMITTEE, OrgKind.GENERAL_BRANCH), (OrgKind.BRANCH,), (OrgKind.GROUP,)):
+            level = [
+                self._org(o, self.orgs[o.parent_code] if o.parent_code else root)
+                for o in plans
+                if o.kind in kinds
+            ]
+            Organization.objects.bulk_create(level, batch_size=BATCH)
+            self.orgs.update((o.code, o) for o in level)
+
+        terms = [
+            CommitteeTerm(
+                org=self.orgs[t.org_code],
+                number=t.number,
+                started_on=t.started_on,
+                length_years=t.length_years,
+                ended_on=t.ended_on,
+            )
+            for s in chunk
+            for t in s.terms
+        ]
+        CommitteeTerm.objects.bulk_create(terms, batch_size=BATCH)
+        term_by = {(t.org.code, t.number): t for t in terms}
+
+        people_plans = [p for s in chunk for p in s.people]
+        if self.check_ids:
+            self._avoid_existing_ids(people_plans)
+        people = [self._person(p) for p in people_plans]
+        Person.objects.bulk_create(people, batch_size=BATCH)
+        by_key = {p.key: obj for p, obj in zip(people_plans, people, strict=True)}
+        for key in self.login_keys & by_key.keys():
+            self.person_pks[key] = by_key[key].pk
+
+        changes = [
+            StatusChange(
+                person=by_key[p.key],
+                from_status=c.from_status,
+                to_status=c.to_status,
+                effective_on=c.effective_on,
+                reason=c.reason,
+            )
+            for p in people_plans
+            for c in p.changes
+        ]
+        StatusChange.objects.bulk_create(changes, batch_size=BATCH)
+
+        posts = [
+            Post(
+                org=self.orgs[x.org_code],
+                person=by_key[x.person_key],
+                role=x.role,
+                started_on=x.started_on,
+                term=term_by[(x.org_code, x.term_number)] if x.term_number is not None else None,
+            )
+            for s in chunk
+            for x in s.posts
+        ]
+        Post.objects.bulk_create(posts, batch_size=BATCH)
+
+    def _person(self, p: PersonPlan) -> Person:
+        full, initials = _pinyin(p.name)
+        return Person(
+            name=p.name,
+            name_pinyin=full,
+            name_initials=initials,
+            gender=p.gender,
+            ethnicity=p.ethnicity,
+            birth_date=p.birth_date,
+            education=p.education,
+            id_number=p.id_number,
+            id_number_digest=digest(p.id_number) if p.id_number else None,
+            phone=p.phone,
+            position=p.position,
+            backbone_teacher=p.backbone_teacher,
+            employment=p.employment,
+            org=self.orgs[p.branch_code],
+            group=self.orgs[p.group_code] if p.group_code else None,
+            relationship_transferred_in=p.relationship_transferred_in,
+            in_need=p.in_need,
+            in_need_note=p.in_need_note,
+            volunteer=p.volunteer,
+            volunteer_skills=p.volunteer_skills,
+            status=p.status,
+            applied_on=p.applied_on,
+            activist_on=p.activist_on,
+            candidate_on=p.candidate_on,
+            joined_on=p.joined_on,
+            confirmed_on=p.confirmed_on,
+            note=p.note,
+        )
+
+    def _avoid_existing_ids(self, people: list[PersonPlan]) -> None:
+        """Leave out the ID number of anyone whose number is already registered (appending only)."""
+        digests = {digest(p.id_number): p for p in people if p.id_number}
+        keys = list(digests)
+        for i in range(0, len(keys), 500):
+            taken = Person.objects.filter(id_number_digest__in=keys[i : i + 500]).values_list(
+                "id_number_digest", flat=True
+            )
+            for d in taken:
+                if d is not None:
+                    digests[d].id_number = ""
+
+    def logins(self) -> list[tuple[str, str, str]]:
+        """The five demo accounts of school 1, with one password hash for all of them."""
+        wanted = [x for x in self.plan.logins if x.person_key is None or x.person_key in self.person_pks]
+        existing = set(
+            User.objects.filter(username__in=[x.username for x in wanted]).values_list("username", flat=True)
+        )
+        wanted = [x for x in wanted if x.username not in existing]
+        if not wanted:
+            return []
+        password = make_password(DEMO_PASSWORD)
+        users = [
+            User(
+                username=x.username,
+                password=password,
+                first_name=x.who.split(" ")[-1] if x.person_key is not None else "工委工作人员",
+                person_id=self.person_pks[x.person_key] if x.person_key is not None else None,
+            )
+            for x in wanted
+        ]
+        User.objects.bulk_create(users)
+        by_name = {u.username: u for u in users}
+        Grant.objects.bulk_create(
+            [
+                Grant(user=by_name[x.username], org=self.orgs[x.grant_org_code], role="manage")
+                for x in wanted
+                if x.grant_org_code
+            ]
+        )
+        permission = _reveal_permission()
+        for x in wanted:
+            if x.reveal_id:
+                by_name[x.username].user_permissions.add(permission)
+        return [(x.username, x.who, x.where) for x in wanted]
+
+
+def _reveal_permission() -> Permission:
+    content_type = ContentType.objects.get_for_model(User)
+    permission, _ = Permission.objects.get_or_create(
+        content_type=content_type, codename="reveal_id_number", defaults={"name": "查看完整身份证号"}
+    )
+    return permission
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    """The demo accounts that exist in the database, as (username, who, where); empty when none."""
+    candidates = User.objects.filter(
+        username__regex=r"^(" + "|".join(LOGIN_NAMES) + r")[0-9]*$"
+    ).select_related("person", "person__org", "person__org__parent")
+    out: list[tuple[str, str, str]] = []
+    for user in sorted(candidates, key=_login_order):
+        base = user.username.rstrip("0123456789")
+        person = user.person
+        if person is None:
+            grant = user.grants.select_related("org").order_by("org__path").first()
+            if grant is None:
+                continue
+            out.append((user.username, describe(base, ""), grant.org.name))
+            continue
+        branch = person.org
+        school = branch.parent
+        if base == "school_secretary":
+            post = (
+                Post.objects.current()
+                .filter(person=person, role="secretary", org__is_school=True)
+                .select_related("org")
+                .first()
+            )
+            org = post.org if post else school
+            kind = KIND_LABEL.get(org.kind if org else "", "党委")
+            out.append((user.username, describe(base, person.name, kind), org.name if org else ""))
+        else:
+            where = branch_label(school.display_name if school else "", branch.name)
+            out.append((user.username, describe(base, person.name), where))
+    return out
+
+
+def _login_order(user: User) -> tuple[int, int, str]:
+    base = user.username.rstrip("0123456789")
+    suffix = user.username[len(base) :]
+    return (int(suffix or 1), LOGIN_NAMES.index(base), user.username)
+
+
+__all__ = ["DemoResult", "LoginPlan", "build_demo", "demo_logins"]
