@@ -23,8 +23,13 @@ def base(world, **kw):
 
 def test_creates_a_person_with_pinyin_first_status_change_and_audit(world, scope_of):
     actor = world.users.branch_secretary
-    person = person_create(actor=actor, scope=scope_of(actor), data=base(world, applied_on=dt.date(2025, 3, 1)),
-                           status=Status.APPLICANT, today=TODAY)
+    person = person_create(
+        actor=actor,
+        scope=scope_of(actor),
+        data=base(world, applied_on=dt.date(2025, 3, 1)),
+        status=Status.APPLICANT,
+        today=TODAY,
+    )
     assert person.name_pinyin == "zhouxin" and person.name_initials == "zx"
     change = person.status_changes.get()
     assert change.to_status == Status.APPLICANT and change.effective_on == dt.date(2025, 3, 1)
@@ -37,8 +42,13 @@ def test_id_number_is_encrypted_at_rest_and_audited_masked(world, scope_of):
 
     number = valid_id_number(dt.date(1995, 4, 1), serial=41, male=False)
     actor = world.users.branch_secretary
-    person = person_create(actor=actor, scope=scope_of(actor), data=base(world, id_number=number),
-                           status=Status.APPLICANT, today=TODAY)
+    person = person_create(
+        actor=actor,
+        scope=scope_of(actor),
+        data=base(world, id_number=number),
+        status=Status.APPLICANT,
+        today=TODAY,
+    )
     with connection.cursor() as cur:
         cur.execute("SELECT id_number FROM people_person WHERE id = %s", [person.pk])
         raw = cur.fetchone()[0]
@@ -63,8 +73,13 @@ def test_refuses_bad_fields_and_writes_nothing(world, scope_of, override, field,
     actor = world.users.branch_secretary
     before = counts()
     with pytest.raises(ServiceError) as exc:
-        person_create(actor=actor, scope=scope_of(actor), data=base(world, **override), status=Status.APPLICANT,
-                      today=TODAY)
+        person_create(
+            actor=actor,
+            scope=scope_of(actor),
+            data=base(world, **override),
+            status=Status.APPLICANT,
+            today=TODAY,
+        )
     assert fragment in "".join(exc.value.errors[field])
     assert counts() == before
 
@@ -72,32 +87,48 @@ def test_refuses_bad_fields_and_writes_nothing(world, scope_of, override, field,
 def test_refuses_a_duplicate_id_number_even_from_another_school(world, scope_of):
     actor = world.users.branch_secretary
     with pytest.raises(ServiceError) as exc:
-        person_create(actor=actor, scope=scope_of(actor),
-                      data=base(world, id_number=world.people.outsider.id_number, birth_date=None, gender=""),
-                      status=Status.FULL_MEMBER, today=TODAY)
+        person_create(
+            actor=actor,
+            scope=scope_of(actor),
+            data=base(world, id_number=world.people.outsider.id_number, birth_date=None, gender=""),
+            status=Status.FULL_MEMBER,
+            today=TODAY,
+        )
     assert "已登记" in exc.value.errors["id_number"][0]
 
 
 def test_refuses_a_branch_outside_the_scope(world, scope_of):
     actor = world.users.branch_secretary
     with pytest.raises(ServiceError) as exc:
-        person_create(actor=actor, scope=scope_of(actor), data=base(world, org=world.sa_b2),
-                      status=Status.APPLICANT, today=TODAY)
+        person_create(
+            actor=actor,
+            scope=scope_of(actor),
+            data=base(world, org=world.sa_b2),
+            status=Status.APPLICANT,
+            today=TODAY,
+        )
     assert "无权" in exc.value.errors["org"][0]
 
 
 def test_refuses_a_group_of_another_branch(world, scope_of):
     actor = world.users.school_secretary
     with pytest.raises(ServiceError) as exc:
-        person_create(actor=actor, scope=scope_of(actor), data=base(world, org=world.sa_b2, group=world.sa_b1_g1),
-                      status=Status.APPLICANT, today=TODAY)
+        person_create(
+            actor=actor,
+            scope=scope_of(actor),
+            data=base(world, org=world.sa_b2, group=world.sa_b1_g1),
+            status=Status.APPLICANT,
+            today=TODAY,
+        )
     assert "不属于" in exc.value.errors["group"][0]
 
 
 def test_update_records_before_and_after(world, scope_of):
     actor = world.users.branch_secretary
     person = world.people.member
-    person_update(actor=actor, scope=scope_of(actor), person=person, data={"position": "数学教研组长"}, today=TODAY)
+    person_update(
+        actor=actor, scope=scope_of(actor), person=person, data={"position": "数学教研组长"}, today=TODAY
+    )
     entry = AuditEntry.objects.filter(object_id=str(person.pk), action="update").get()
     assert entry.changes["position"] == ["", "数学教研组长"]
 
@@ -112,11 +143,21 @@ def test_update_by_someone_outside_is_refused(world, scope_of):
 def test_status_follows_the_transition_table_and_keeps_history(world, scope_of):
     actor = world.users.branch_secretary
     person = world.people.activist
-    person_change_status(actor=actor, scope=scope_of(actor), person=person, to_status=Status.CANDIDATE,
-                         effective_on=dt.date(2026, 6, 1), reason="支委会研究确定", today=TODAY)
+    person_change_status(
+        actor=actor,
+        scope=scope_of(actor),
+        person=person,
+        to_status=Status.CANDIDATE,
+        effective_on=dt.date(2026, 6, 1),
+        reason="支委会研究确定",
+        today=TODAY,
+    )
     person.refresh_from_db()
     assert person.status == Status.CANDIDATE and person.candidate_on == dt.date(2026, 6, 1)
-    assert list(person.status_changes.values_list("to_status", flat=True)) == [Status.ACTIVIST, Status.CANDIDATE]
+    assert list(person.status_changes.values_list("to_status", flat=True)) == [
+        Status.ACTIVIST,
+        Status.CANDIDATE,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -135,8 +176,15 @@ def test_refuses_a_status_change_outside_the_rules_and_writes_nothing(
     actor = world.users.branch_secretary
     before = counts()
     with pytest.raises(ServiceError) as exc:
-        person_change_status(actor=actor, scope=scope_of(actor), person=world.people.activist,
-                             to_status=to_status, effective_on=effective_on, reason=reason, today=TODAY)
+        person_change_status(
+            actor=actor,
+            scope=scope_of(actor),
+            person=world.people.activist,
+            to_status=to_status,
+            effective_on=effective_on,
+            reason=reason,
+            today=TODAY,
+        )
     assert fragment in exc.value.message
     assert counts() == before
     world.people.activist.refresh_from_db()
@@ -146,11 +194,25 @@ def test_refuses_a_status_change_outside_the_rules_and_writes_nothing(
 def test_deceased_is_final(world, scope_of):
     actor = world.users.branch_secretary
     person = world.people.member
-    person_change_status(actor=actor, scope=scope_of(actor), person=person, to_status=Status.DECEASED,
-                         effective_on=dt.date(2026, 1, 1), reason="病故", today=TODAY)
+    person_change_status(
+        actor=actor,
+        scope=scope_of(actor),
+        person=person,
+        to_status=Status.DECEASED,
+        effective_on=dt.date(2026, 1, 1),
+        reason="病故",
+        today=TODAY,
+    )
     with pytest.raises(ServiceError):
-        person_change_status(actor=actor, scope=scope_of(actor), person=person, to_status=Status.FULL_MEMBER,
-                             effective_on=dt.date(2026, 2, 1), reason="x", today=TODAY)
+        person_change_status(
+            actor=actor,
+            scope=scope_of(actor),
+            person=person,
+            to_status=Status.FULL_MEMBER,
+            effective_on=dt.date(2026, 2, 1),
+            reason="x",
+            today=TODAY,
+        )
 
 
 def test_reveal_needs_the_permission_and_is_audited(world, scope_of):
@@ -161,9 +223,13 @@ def test_reveal_needs_the_permission_and_is_audited(world, scope_of):
         person_reveal_id(actor=actor, scope=scope_of(actor), person=world.people.member)
     actor.user_permissions.add(Permission.objects.get(codename="reveal_id_number"))
     actor = type(actor).objects.get(pk=actor.pk)  # drop the permission cache
-    assert person_reveal_id(actor=actor, scope=scope_of(actor), person=world.people.member) == \
-        world.people.member.id_number
-    assert AuditEntry.objects.filter(action="reveal", object_id=str(world.people.member.pk), actor=actor).exists()
+    assert (
+        person_reveal_id(actor=actor, scope=scope_of(actor), person=world.people.member)
+        == world.people.member.id_number
+    )
+    assert AuditEntry.objects.filter(
+        action="reveal", object_id=str(world.people.member.pk), actor=actor
+    ).exists()
 
 
 def test_reveal_outside_the_scope_is_not_found_even_with_the_permission(world, scope_of):

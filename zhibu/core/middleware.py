@@ -36,10 +36,18 @@ class RejectUnstorableInputMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if _has_nul(request):
-            if request.path.startswith("/api/"):
-                return JsonResponse(
-                    {"detail": _NUL_MESSAGE}, status=400, json_dumps_params={"ensure_ascii": False}
-                )
-            return render(request, "core/error.html", {"code": 400, "message": _NUL_MESSAGE}, status=400)
+        try:
+            refused = _has_nul(request)
+        except RequestDataTooBig:
+            return _refuse(request, 413, "请求内容过大")
+        if refused:
+            return _refuse(request, 400, _NUL_MESSAGE)
         return self.get_response(request)
+
+
+def _refuse(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": message, "errors": {}}, status=status, json_dumps_params={"ensure_ascii": False}
+        )
+    return render(request, "core/error.html", {"code": status, "message": message}, status=status)
