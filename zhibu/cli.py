@@ -84,6 +84,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         "-",
         "--graceful-timeout",
         "5",
+        # The control socket lives at one path per user; two instances on a machine would share it.
+        "--no-control-socket",
     ]
     try:
         return subprocess.call(command)  # noqa: S603  (fixed argv, our own interpreter)

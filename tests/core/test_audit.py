@@ -5,8 +5,13 @@ from zhibu.core.models import AuditEntry
 
 
 def test_audit_rows_cannot_be_updated_or_deleted(world):
-    entry = audit_record(actor=world.users.branch_secretary, action="update", obj=world.sa_b1,
-                         org_path=world.sa_b1.path, changes={"name": ["a", "b"]})
+    entry = audit_record(
+        actor=world.users.branch_secretary,
+        action="update",
+        obj=world.sa_b1,
+        org_path=world.sa_b1.path,
+        changes={"name": ["a", "b"]},
+    )
     entry.note = "changed"
     with pytest.raises(PermissionError):
         entry.save()

@@ -52,8 +52,14 @@ def test_masks():
 
 @pytest.mark.parametrize(
     "name, full, short",
-    [("张三丰", "zhangsanfeng", "zsf"), ("曾国藩", "zengguofan", "zgf"), ("单田芳", "shantianfang", "stf"),
-     ("欧阳娜娜", "ouyangnana", "oynn"), ("解晓东", "xiexiaodong", "xxd"), ("尉迟恭", "yuchigong", "ycg")],
+    [
+        ("张三丰", "zhangsanfeng", "zsf"),
+        ("曾国藩", "zengguofan", "zgf"),
+        ("单田芳", "shantianfang", "stf"),
+        ("欧阳娜娜", "ouyangnana", "oynn"),
+        ("解晓东", "xiexiaodong", "xxd"),
+        ("尉迟恭", "yuchigong", "ycg"),
+    ],
 )
 def test_pinyin_reads_surnames_as_surnames(name, full, short):
     assert full_pinyin(name) == full

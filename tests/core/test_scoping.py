@@ -14,8 +14,13 @@ def test_work_committee_staff_see_every_school(world, scope_of):
 
 def test_school_secretary_sees_their_school_only(world, scope_of):
     scope = scope_of(world.users.school_secretary)
-    assert {o.code for o in scope.orgs(Organization.objects.all())} == {"SA", "SA-B1", "SA-B1-G1", "SA-B1-G2",
-                                                                         "SA-B2"}
+    assert {o.code for o in scope.orgs(Organization.objects.all())} == {
+        "SA",
+        "SA-B1",
+        "SA-B1-G1",
+        "SA-B1-G2",
+        "SA-B2",
+    }
     assert "钱七" not in names(scope.people(Person.objects.all()))
 
 
