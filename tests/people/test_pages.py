@@ -215,3 +215,29 @@ def test_the_list_shows_the_current_roll_unless_asked_for_everyone(world, client
         "张三丰"
         in client.get("/people/", {"status": "transferred_out"}, HTTP_HX_REQUEST="true").content.decode()
     )
+
+
+def test_the_edit_form_never_shows_the_stored_id_or_phone_and_blank_keeps_them(world, client_as):
+    person = world.people.member
+    client = client_as(world.users.branch_secretary)
+    page = client.get(f"/people/{person.pk}/edit/").content.decode()
+    assert person.id_number not in page and person.phone not in page
+    assert "138****5678" in page
+    data = {
+        "name": person.name,
+        "gender": person.gender,
+        "ethnicity": "汉族",
+        "employment": "in_service",
+        "org": str(world.sa_b1.pk),
+        "birth_date": str(person.birth_date),
+        "id_number": "",
+        "phone": "",
+        "relationship_transferred_in": "on",
+    }
+    assert client.post(f"/people/{person.pk}/edit/", data).status_code == 302
+    person.refresh_from_db()
+    assert person.phone == "13812345678" and person.id_number
+    data["phone"] = "13900001111"
+    assert client.post(f"/people/{person.pk}/edit/", data).status_code == 302
+    person.refresh_from_db()
+    assert person.phone == "13900001111"

@@ -57,6 +57,27 @@ class PersonForm(forms.Form):
         return data
 
 
+class PersonEditForm(PersonForm):
+    """Editing never puts the stored ID or phone number into the page: blank keeps what is stored."""
+
+    SECRET_FIELDS = ("id_number", "phone")
+
+    def __init__(self, *args: Any, masked: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.SECRET_FIELDS:
+            field = self.fields[name]
+            if masked.get(name):
+                field.widget.attrs["placeholder"] = masked[name]
+                field.help_text = f"已登记 {masked[name]}；不修改请留空"
+
+    def typed(self) -> dict[str, Any]:
+        data = super().typed()
+        for name in self.SECRET_FIELDS:
+            if not data.get(name):
+                data.pop(name, None)
+        return data
+
+
 class PersonCreateForm(PersonForm):
     status = forms.ChoiceField(label="身份", choices=[(s, Status(s).label) for s in INITIAL_STATUSES])
     field_order = ["name", "status"]

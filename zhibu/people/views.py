@@ -17,7 +17,7 @@ from zhibu.core.views import form_add_service_errors, handles_refusals
 from zhibu.orgs import selectors as org_selectors
 from zhibu.orgs.models import Organization, OrgKind
 from zhibu.people import selectors, services
-from zhibu.people.forms import PersonCreateForm, PersonForm, StatusChangeForm
+from zhibu.people.forms import PersonCreateForm, PersonEditForm, StatusChangeForm
 from zhibu.people.models import ACTIVE_STATUSES, Status
 from zhibu.people.status import allowed_next
 
@@ -153,9 +153,14 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     person = selectors.person_get_visible(scope, pk)
     if not scope.can_manage_person(person):
         raise NotPermitted("您无权修改此人员的信息")
-    initial = {f: getattr(person, f) for f in services.EDITABLE_FIELDS if f not in ("org", "group")}
+    initial = {
+        f: getattr(person, f)
+        for f in services.EDITABLE_FIELDS
+        if f not in ("org", "group", *PersonEditForm.SECRET_FIELDS)
+    }
     initial.update({"org": str(person.org_id), "group": str(person.group_id or "")})
-    form = PersonForm(request.POST or None, initial=initial, **_person_form_options(scope))
+    masked = {"id_number": mask_id_number(person.id_number), "phone": mask_phone(person.phone)}
+    form = PersonEditForm(request.POST or None, initial=initial, masked=masked, **_person_form_options(scope))
     if request.method == "POST" and form.is_valid():
         try:
             services.person_update(actor=request.user, scope=scope, person=person, data=form.typed())
