@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "zhibu.accounts",
     "zhibu.orgs",
     "zhibu.people",
+    "zhibu.compliance",
 ]
 
 MIDDLEWARE = [

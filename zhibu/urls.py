@@ -6,6 +6,8 @@ urlpatterns = [
     path("", include("zhibu.accounts.urls")),
     path("orgs/", include("zhibu.orgs.urls")),
     path("people/", include("zhibu.people.urls")),
+    path("policy/", include("zhibu.compliance.urls")),
+    path("calendar/", include("zhibu.core.urls")),
     path("api/v1/", include("zhibu.api_urls")),
     path("healthz", core_views.healthz, name="healthz"),
 ]

@@ -1,0 +1,1 @@
+"""Policy overrides, evaluation runs and findings (the engine adds its models here)."""

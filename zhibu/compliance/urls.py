@@ -1,0 +1,3 @@
+
+app_name = "compliance"
+urlpatterns: list = []  # type: ignore[type-arg]

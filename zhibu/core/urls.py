@@ -1,0 +1,3 @@
+
+app_name = "core"
+urlpatterns: list = []  # type: ignore[type-arg]
