@@ -226,6 +226,204 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+# The working-day calendar ---------------------------------------------------------------------------------
+
+
+def _parse_date(text: str) -> Any:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise CommandError(f"“{text}”不是有效的日期，应写成 YYYY-MM-DD，如 2027-02-14") from None
+
+
+def _calendar_service(call: Any) -> Any:
+    from zhibu.core.errors import ServiceError
+
+    try:
+        return call()
+    except ServiceError as exc:
+        raise CommandError(exc.message) from exc
+
+
+def cmd_calendar_help(args: argparse.Namespace) -> int:
+    args.calendar_parser.print_help()
+    return 2
+
+
+def cmd_calendar_show(args: argparse.Namespace) -> int:
+    if not 1900 <= args.year <= 2200:
+        raise CommandError("年份应在 1900 至 2200 之间")
+    _setup_django()
+    from zhibu.core.calendar import WEEKDAY_NAMES, DayKind, DaySource, WorkdayCalendar
+
+    calendar = WorkdayCalendar.load([args.year])
+    source = calendar.year_source(args.year)
+    if source is DaySource.ESTIMATE:
+        print(f"{args.year} 年：放假安排尚未公布，按周一至周五估算（估算）")
+    else:
+        note = calendar.year_note(args.year)
+        print(f"{args.year} 年：{source.label}（已知）" + (f"，依据：{note}" if note else ""))
+    days = calendar.year_days(args.year)
+    holidays = [d for d in days if d.kind is DayKind.HOLIDAY and d.source is not DaySource.OVERRIDE]
+    print("放假：" if holidays else "放假：无")
+    for first, last, name in _runs(holidays):
+        span = f"{first:%Y-%m-%d}" if first == last else f"{first:%Y-%m-%d} 至 {last:%Y-%m-%d}"
+        print(f"  {span}  {name}（{(last - first).days + 1} 天）")
+    makeup = [d for d in days if d.kind is DayKind.MAKEUP and d.source is not DaySource.OVERRIDE]
+    print("调休上班：" if makeup else "调休上班：无")
+    for d in makeup:
+        print(f"  {d.date:%Y-%m-%d} {WEEKDAY_NAMES[d.date.weekday()]}  {d.name}")
+    overrides = [d for d in days if d.source is DaySource.OVERRIDE]
+    if overrides:
+        print("单日调整：")
+        for d in overrides:
+            print(
+                f"  {d.date:%Y-%m-%d} {WEEKDAY_NAMES[d.date.weekday()]}  {'上班' if d.is_workday else '放假'}"
+                f"  {d.name}"
+            )
+    workdays = sum(d.is_workday for d in days)
+    print(f"全年工作日：{workdays} 天" + ("（估算）" if source is DaySource.ESTIMATE else ""))
+    return 0
+
+
+def _runs(days: list[Any]) -> list[tuple[Any, Any, str]]:
+    """Consecutive days with the same name, as (first, last, name)."""
+    import datetime as dt
+
+    runs: list[tuple[Any, Any, str]] = []
+    for d in days:
+        if runs and runs[-1][2] == d.name and runs[-1][1] + dt.timedelta(days=1) == d.date:
+            runs[-1] = (runs[-1][0], d.date, d.name)
+        else:
+            runs.append((d.date, d.date, d.name))
+    return runs
+
+
+def cmd_calendar_load(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"找不到文件：{path}")
+    _setup_django()
+    from zhibu.core.calendar_services import calendar_year_load_file
+
+    content = path.read_bytes()
+    cy = _calendar_service(
+        lambda: calendar_year_load_file(
+            actor=_system_actor(), scope=_admin_scope(), content=content, filename=path.name, year=args.year
+        )
+    )
+    days = list(cy.days.all())
+    holidays = sum(not d.is_workday for d in days)
+    print(f"已载入 {cy.year} 年放假安排：放假 {holidays} 天，调休上班 {len(days) - holidays} 天")
+    return 0
+
+
+def cmd_calendar_set(args: argparse.Namespace) -> int:
+    if args.workday == args.holiday:
+        raise CommandError("请用 --workday 或 --holiday 指明这一天上班还是放假（二者选一）")
+    date = _parse_date(args.date)
+    _setup_django()
+    from zhibu.core.calendar_services import calendar_day_set
+
+    day = _calendar_service(
+        lambda: calendar_day_set(
+            actor=_system_actor(),
+            scope=_admin_scope(),
+            date=date,
+            is_workday=args.workday,
+            name=args.name or "",
+            note=args.note or "",
+        )
+    )
+    print(f"已设置 {day.date:%Y-%m-%d} 为{'上班' if day.is_workday else '放假'}（{day.name}）")
+    return 0
+
+
+def cmd_calendar_clear(args: argparse.Namespace) -> int:
+    date = _parse_date(args.date)
+    _setup_django()
+    from zhibu.core.calendar_services import calendar_day_clear
+
+    _calendar_service(lambda: calendar_day_clear(actor=_system_actor(), scope=_admin_scope(), date=date))
+    print(f"已清除 {date:%Y-%m-%d} 的单日调整，该日按放假安排计算")
+    return 0
+
+
+class ChineseRawHelpFormatter(argparse.RawDescriptionHelpFormatter, ChineseHelpFormatter):
+    """Keeps the line breaks of a long epilog (a file format with examples)."""
+
+
+CALENDAR_FILE_HELP = """\
+一年的放假安排文件（YAML 或 CSV，UTF-8；CSV 也可为 GBK）。日期写 YYYY-MM-DD，
+一段日期写 YYYY-MM-DD~YYYY-MM-DD（含两端，最长 31 天）。每个日期只能出现一次，
+须在该年之内，并须有名称；有任何错误时不作任何改动，并指出出错的行。
+载入后该年按此安排计算（取代 chinesecalendar 的数据），单日调整仍然优先。
+
+YAML 示例：
+  year: 2027
+  note: 国务院办公厅关于2027年部分节假日安排的通知
+  holidays:
+    - {date: 2027-01-01, name: 元旦}
+    - {date: 2027-02-06~2027-02-12, name: 春节}
+  workdays:
+    - {date: 2027-02-14, name: 春节调休上班}
+（键也可写作 年份、依据、放假、上班、日期、名称）
+
+CSV 示例（首行“年份”可省略，改用 --year 指定）：
+  年份,2027
+  日期,类型,名称
+  2027-01-01,放假,元旦
+  2027-02-06~2027-02-12,放假,春节
+  2027-02-14,上班,春节调休上班
+（类型：放假 或 上班；表头也可写作 date,kind,name）
+"""
+
+
+def _add_calendar_parser(add: Any) -> None:
+    """The `zhibu calendar` command and its subcommands."""
+    p = add("calendar", "工作日历：查看、载入一年的放假安排，设置或清除单日调整")
+    p.set_defaults(func=cmd_calendar_help, calendar_parser=p)
+    sub = p.add_subparsers(dest="calendar_command", title="子命令", metavar="子命令")
+
+    def add_sub(name: str, help_text: str, epilog: str | None = None) -> argparse.ArgumentParser:
+        sp = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=epilog,
+            formatter_class=ChineseRawHelpFormatter if epilog else ChineseHelpFormatter,
+            add_help=False,
+        )
+        sp.add_argument("-h", "--help", action="help", help="显示帮助并退出")
+        sp._optionals.title = "选项"
+        sp._positionals.title = "参数"
+        sp.error = (lambda parser: lambda message: _fail(parser, message))(sp)  # type: ignore[method-assign]
+        return sp
+
+    sp = add_sub("show", "显示一年的放假和调休上班日期，以及该年是否已知（否则为估算）")
+    sp.add_argument("year", type=int, help="年份，如 2027")
+    sp.set_defaults(func=cmd_calendar_show)
+
+    sp = add_sub("load", "从文件载入一年的放假安排（取代该年原有的安排）", CALENDAR_FILE_HELP)
+    sp.add_argument("file", help="放假安排文件（.yaml、.yml 或 .csv），格式见下")
+    sp.add_argument("--year", type=int, help="年份；文件中未写明年份时必填，写明时须一致")
+    sp.set_defaults(func=cmd_calendar_load)
+
+    sp = add_sub("set", "把某一天设为上班或放假（单日调整，优先于放假安排）")
+    sp.add_argument("date", help="日期，如 2027-02-14")
+    sp.add_argument("--workday", action="store_true", help="设为上班（如调休上班）")
+    sp.add_argument("--holiday", action="store_true", help="设为放假")
+    sp.add_argument("--name", help="名称，如 春节、调休上班（默认：调休上班 或 放假）")
+    sp.add_argument("--note", help="说明")
+    sp.set_defaults(func=cmd_calendar_set)
+
+    sp = add_sub("clear", "清除某一天的单日调整，恢复按放假安排计算")
+    sp.add_argument("date", help="日期，如 2027-02-14")
+    sp.set_defaults(func=cmd_calendar_clear)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zhibu",
@@ -284,6 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("restore", "从备份文件恢复到空数据库")
     p.add_argument("file", help="备份文件路径")
     p.set_defaults(func=cmd_restore)
+
+    _add_calendar_parser(add)
     return parser
 
 
