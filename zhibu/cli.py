@@ -162,8 +162,13 @@ def cmd_export_people(args: argparse.Namespace) -> int:
     if out.parent and not out.parent.exists():
         raise CommandError(f"目录不存在：{out.parent}")
     people = person_list_visible_to(_admin_scope(), PersonFilters(org=org))
+    from zhibu.core.audit import audit_record
+
     with out.open("wb") as fh:
         count = export_people_xlsx(people, fh, title=org.name)
+    audit_record(
+        actor=None, action="export", obj=org, org_path=org.path, note=f"命令行导出 {count} 人到 {out.name}"
+    )
     print(f"已导出 {count} 人到 {out}")
     return 0
 

@@ -57,7 +57,7 @@ def test_revoking_a_token_stops_it_at_once(world, client_as, token_for):
     assert response.status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None
-    assert AuditEntry.objects.filter(object_type="accounts.apitoken", action="end").count() == 1
+    assert AuditEntry.objects.filter(object_type="accounts.apitoken", action="revoke").count() == 1
     assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/v1/me/").status_code == 401
     assert "已于" in client.get("/tokens/").content.decode()
 

@@ -187,3 +187,14 @@ def test_selector_and_export_agree_on_the_count(world):
     qs = person_list_visible_to(scope_for(world.users.wc_staff), PersonFilters(org=world.sb))
     count, _ = export(qs)
     assert count == 2
+
+
+def test_every_export_is_audited_with_who_what_and_how_many(world, client_as):
+    from zhibu.core.models import AuditEntry
+
+    client = client_as(world.users.branch_secretary)
+    response = client.get("/people/export.xlsx", {"org": "SA-B1"})
+    assert response.status_code == 200
+    entry = AuditEntry.objects.get(action="export")
+    assert entry.actor == world.users.branch_secretary and entry.org_path == world.sa_b1.path
+    assert "导出人员名册" in entry.note and "人" in entry.note

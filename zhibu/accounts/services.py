@@ -76,7 +76,7 @@ def api_token_revoke(*, actor: Any, token: ApiToken) -> ApiToken:
     token.save(update_fields=["revoked_at"])
     audit_record(
         actor=actor,
-        action="end",
+        action="revoke",
         obj=token,
         org_path=_org_path(token.user),
         changes={"revoked_at": [None, str(token.revoked_at)]},

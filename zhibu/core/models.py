@@ -26,6 +26,8 @@ class AuditEntry(models.Model):
         ("end", "结束"),
         ("login", "登录"),
         ("restore", "恢复备份"),
+        ("export", "导出"),
+        ("revoke", "吊销"),
     ]
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
