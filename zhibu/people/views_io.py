@@ -119,7 +119,7 @@ def export_xlsx(request: HttpRequest) -> HttpResponse:
         audit_record(
             actor=request.user,
             action="export",
-            obj=filters.org or request.user,  # type: ignore[arg-type]  (login_required: a real User)
+            obj=filters.org or request.user,  # type: ignore[arg-type]  # login_required: a real User
             org_path=filters.org.path if filters.org is not None else (scope.view_paths or ("",))[0],
             note=f"导出人员名册 {count} 人（{request.GET.urlencode() or '全部'}）",
         )
