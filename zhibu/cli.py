@@ -54,6 +54,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
+    print("正在检查配置和制度包……", flush=True)
+    # System checks include the policy packs: a broken pack stops the start, not the first page view.
+    from django.core.management.base import SystemCheckError
+
+    try:
+        call_command("check", fail_level="ERROR")
+    except SystemCheckError as exc:
+        raise CommandError(f"配置有误，未启动：{exc}") from exc
     print("正在准备数据库……", flush=True)
     _migrate()
     call_command("collectstatic", interactive=False, verbosity=0)

@@ -1,3 +1,12 @@
+from django.urls import path
+
+from zhibu.compliance import views
 
 app_name = "compliance"
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns = [
+    path("rules/", views.rules, name="rules"),
+    path("<str:code>/", views.detail, name="detail"),
+    path("<str:code>/edit/", views.override_edit, name="override_edit"),
+    path("<str:code>/clear/", views.override_clear, name="override_clear"),
+    path("<str:code>/pack/", views.assign, name="assign"),
+]

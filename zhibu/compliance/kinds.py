@@ -1,0 +1,1095 @@
+"""Check kinds: the few shapes of obligation that code knows; packs say which apply with what numbers.
+
+A kind is a pure function `evaluate(params, facts, *, today) -> Outcome`. It reads only the facts it is
+given (the engine gathers them in bulk), never the database, and it never returns a bare bool: the
+outcome has a state, a Chinese message built from the facts, a due date where there is one, and the
+facts it used. A fact that is missing makes the outcome `unknown` — never a fake `ok`.
+
+States: ok · due_soon (not done yet, the due date is near) · overdue (past the due date, still to do)
+· violated (broken, or a period closed without it) · not_applicable · unknown (no data to decide).
+An `ok` outcome may carry a `due` date: the obligation is open but nothing is wrong yet.
+
+Each kind declares the schema of its params; packs are checked against it when loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any, Protocol
+
+from zhibu.compliance import values as v
+from zhibu.compliance.values import (
+    Duration,
+    Fraction,
+    Frequency,
+    MonthDay,
+    Range,
+    ValueFault,
+    WorkdayAdder,
+    fmt_number,
+)
+
+STATES: dict[str, str] = {
+    "ok": "正常",
+    "due_soon": "即将到期",
+    "overdue": "已逾期",
+    "violated": "不符合",
+    "not_applicable": "不适用",
+    "unknown": "无法判断",
+}
+SEVERITIES: dict[str, str] = {"info": "提示", "warning": "警示", "serious": "严重"}
+ORG_NOUNS: dict[str, str] = {
+    "work_committee": "教育工委",
+    "committee": "党委",
+    "general_branch": "党总支",
+    "branch": "党支部",
+    "group": "党小组",
+}
+OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    "<": lambda a, b: a < b,
+    "==": lambda a, b: a == b,
+}
+_OP_WORDS = {">=": "达到", ">": "超过", "<=": "不超过", "<": "少于", "==": "等于"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one check found: state, Chinese message, due date, the facts it read, and a severity when the
+    kind decides it (a "normal" bound breached is a warning even in a serious rule)."""
+
+    state: str
+    message: str
+    due: dt.date | None = None
+    facts_used: dict[str, Any] = field(default_factory=dict)
+    severity: str | None = None
+
+    @property
+    def is_ok(self) -> bool:
+        return self.state == "ok"
+
+
+class MissingFact(LookupError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def cn_date(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+# Params schema -----------------------------------------------------------------------------------------
+
+# Schema types beyond the parameter types of values.TYPES.
+SCHEMA_TYPES: dict[str, str] = {
+    **v.TYPES,
+    "number": "数值",
+    "choice": "选项",
+    "condition": "条件",
+    "text_map": "文字映射",
+    "int_map": "整数映射",
+}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One param of a kind: its accepted types, whether it must be given, its default."""
+
+    types: tuple[str, ...]
+    required: bool = True
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+    def parse(self, raw: Any) -> Any:
+        if raw is None:
+            return None
+        faults: list[ValueFault] = []
+        for t in self.types:
+            try:
+                return _parse_schema_value(t, raw, self.choices)
+            except ValueFault as exc:
+                faults.append(exc)
+        if len(faults) == 1:
+            raise faults[0]
+        names = "或".join(SCHEMA_TYPES[t] for t in self.types)
+        raise ValueFault(f"应为{names}，实际为 {v.describe(raw)}")
+
+
+def _parse_schema_value(type_: str, raw: Any, choices: Sequence[str]) -> Any:
+    if type_ == "number":
+        if isinstance(raw, int | Decimal) and not isinstance(raw, bool):
+            return raw
+        return v.parse("decimal", raw)
+    if type_ == "choice":
+        if raw not in choices:
+            raise ValueFault(f"应为以下之一：{'、'.join(choices)}，实际为 {v.describe(raw)}")
+        return raw
+    if type_ == "condition":
+        m = v.mapping(raw, ("fact", "op", "value", "label"), what="条件")
+        if "fact" not in m or "op" not in m or "value" not in m:
+            raise ValueFault("条件应写成 {fact: 事实名, op: '>=', value: 数值}，可加 label")
+        if not isinstance(m["fact"], str):
+            raise ValueFault("fact 应为事实名", "fact")
+        if m["op"] not in OPERATORS:
+            raise ValueFault(f"op 应为 {'、'.join(OPERATORS)} 之一", "op")
+        value = None if m["value"] is None else _parse_schema_value("number", m["value"], ())
+        return {"fact": m["fact"], "op": m["op"], "value": value, "label": str(m.get("label") or m["fact"])}
+    if type_ in ("text_map", "int_map"):
+        if not isinstance(raw, Mapping) or not raw:
+            raise ValueFault(f"应写成非空的键值对，实际为 {v.describe(raw)}")
+        out: dict[str, Any] = {}
+        for key, item in raw.items():
+            if item is None:
+                out[str(key)] = None
+            elif type_ == "int_map":
+                out[str(key)] = v.parse("int", item) if not isinstance(item, int) else item
+            else:
+                out[str(key)] = v.parse("text", item)
+        return out
+    return v.parse(type_, raw, choices=choices or None)
+
+
+# Registry ----------------------------------------------------------------------------------------------
+
+Evaluator = Callable[["_Facts", dict[str, Any], dt.date, WorkdayAdder | None], Outcome]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A check kind: its name, params schema, the facts it reads, and its evaluation."""
+
+    name: str
+    title: str
+    summary: str  # Chinese, for the catalogue and the page
+    doc: str
+    schema: dict[str, Spec]
+    facts: dict[str, str]  # fact name → what it is (names in <…> come from params)
+    fn: Evaluator
+    fact_names: Callable[[dict[str, Any]], tuple[str, ...]]
+
+    def parse_params(
+        self, raw: Mapping[str, Any], *, fixed: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Typed params from raw ones, or ValueFault(where=param name). `fixed` holds the params that were a
+        whole `"$key"` reference, already typed: they must fit the spec (None means "not set")."""
+        fixed = fixed or {}
+        unknown = [k for k in raw if k not in self.schema]
+        if unknown:
+            raise ValueFault(
+                f"检查类型 {self.name} 没有参数 {unknown[0]}（可用：{'、'.join(self.schema)}）", unknown[0]
+            )
+        out: dict[str, Any] = {}
+        for name, spec in self.schema.items():
+            if name not in raw:
+                if spec.required:
+                    raise ValueFault(f"检查类型 {self.name} 缺少参数 {name}", name)
+                out[name] = spec.default if not isinstance(spec.default, Mapping) else dict(spec.default)
+                if out[name] is not None:
+                    out[name] = spec.parse(out[name])
+                continue
+            if name in fixed:  # a whole "$key" reference: a typed value (None: not set, not applicable)
+                value = fixed[name]
+                try:
+                    out[name] = None if value is None else spec.parse(value)
+                except ValueFault:
+                    names = "或".join(SCHEMA_TYPES[t] for t in spec.types)
+                    kind_of = v.TYPES.get(v.type_of(value) or "", "?")
+                    raise ValueFault(
+                        f"引用的参数类型为{kind_of}（{v.display(value)}），应为{names}", name
+                    ) from None
+                continue
+            try:
+                out[name] = spec.parse(raw[name])
+            except ValueFault as exc:
+                raise ValueFault(exc.message, f"{name}.{exc.where}" if exc.where else name) from None
+        return out
+
+    def evaluate(
+        self,
+        params: dict[str, Any],
+        facts: Mapping[str, Any],
+        *,
+        today: dt.date,
+        add_workdays: WorkdayAdder | None = None,
+    ) -> Outcome:
+        """Apply this kind to typed params and the subject's facts on `today`."""
+        f = _Facts(facts)
+        try:
+            outcome = self.fn(f, params, today, add_workdays)
+        except MissingFact as exc:
+            return Outcome("unknown", f"缺少事实“{exc.key}”，无法判断", facts_used=f.jsonable())
+        except (TypeError, ValueError) as exc:
+            return Outcome("unknown", f"事实数据有误，无法判断：{exc}", facts_used=f.jsonable())
+        used = f.jsonable()
+        used.update({k: _json(x) for k, x in outcome.facts_used.items()})
+        return replace(outcome, facts_used=used)
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def kind(
+    name: str,
+    title: str,
+    summary: str,
+    schema: dict[str, Spec],
+    facts: dict[str, str],
+    fact_names: Callable[[dict[str, Any]], tuple[str, ...]] | None = None,
+) -> Callable[[Evaluator], Evaluator]:
+    def register(fn: Evaluator) -> Evaluator:
+        KINDS[name] = Kind(
+            name=name,
+            title=title,
+            summary=summary,
+            doc=(fn.__doc__ or "").strip(),
+            schema=schema,
+            facts=facts,
+            fn=fn,
+            fact_names=fact_names or (lambda _p: tuple(facts)),
+        )
+        return fn
+
+    return register
+
+
+# Facts -------------------------------------------------------------------------------------------------
+
+
+def _json(x: Any) -> Any:
+    if isinstance(x, dt.date):
+        return x.isoformat()
+    if isinstance(x, Decimal):
+        return fmt_number(x)
+    if isinstance(x, Mapping):
+        return {str(k): _json(i) for k, i in x.items()}
+    if isinstance(x, list | tuple | set | frozenset):
+        return [_json(i) for i in x]
+    return x
+
+
+def _as_date(x: Any, key: str) -> dt.date:
+    if isinstance(x, dt.datetime):
+        return x.date()
+    if isinstance(x, dt.date):
+        return x
+    if isinstance(x, str):
+        return dt.date.fromisoformat(x.strip())
+    raise ValueError(f"{key} 应为日期，实际为 {x!r}")
+
+
+def _as_month(x: Any, key: str) -> tuple[int, int]:
+    if isinstance(x, dt.date):
+        return (x.year, x.month)
+    if isinstance(x, str) and len(x.strip()) >= 7:
+        year, month = x.strip()[:7].split("-")
+        return (int(year), int(month))
+    raise ValueError(f"{key} 应为月份（如 2025-01），实际为 {x!r}")
+
+
+class _Facts:
+    """The facts of one subject, recording which ones a check read."""
+
+    def __init__(self, facts: Mapping[str, Any]) -> None:
+        self.raw = facts
+        self.used: dict[str, Any] = {}
+
+    def has(self, key: str) -> bool:
+        return key in self.raw
+
+    def get(self, key: str) -> Any:
+        if key not in self.raw:
+            raise MissingFact(key)
+        self.used[key] = self.raw[key]
+        return self.raw[key]
+
+    def opt(self, key: str, default: Any = None) -> Any:
+        if key not in self.raw:
+            return default
+        self.used[key] = self.raw[key]
+        return self.raw[key]
+
+    def date(self, key: str) -> dt.date | None:
+        x = self.get(key)
+        return None if x is None else _as_date(x, key)
+
+    def opt_date(self, key: str) -> dt.date | None:
+        x = self.opt(key)
+        return None if x is None else _as_date(x, key)
+
+    def number(self, key: str) -> int | Decimal | None:
+        x = self.get(key)
+        if x is None or (isinstance(x, int) and not isinstance(x, bool)) or isinstance(x, Decimal):
+            return x
+        if isinstance(x, float | str):
+            return Decimal(str(x))
+        raise ValueError(f"{key} 应为数值，实际为 {x!r}")
+
+    def count(self, key: str) -> int | None:
+        x = self.get(key)
+        if x is None:
+            return None
+        if isinstance(x, bool) or not isinstance(x, int):
+            raise ValueError(f"{key} 应为整数，实际为 {x!r}")
+        return x
+
+    def subject(self) -> str:
+        """How a message names its subject: the person, else the org's kind, else nothing."""
+        person = self.opt("person")
+        if person:
+            return str(person)
+        kind_ = self.opt("org_kind")
+        return ORG_NOUNS.get(str(kind_), "") if kind_ else ""
+
+    def jsonable(self) -> dict[str, Any]:
+        return {k: _json(x) for k, x in self.used.items()}
+
+
+# Periods -----------------------------------------------------------------------------------------------
+
+_QUARTERS = ("第一季度", "第二季度", "第三季度", "第四季度")
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date
+    label: str
+
+
+@dataclass(frozen=True)
+class SchoolYear:
+    """Semester dates (the school_year.* parameters of the effective policy)."""
+
+    autumn_start: MonthDay
+    autumn_end: MonthDay
+    spring_start: MonthDay
+    spring_end: MonthDay
+
+    def semesters_around(self, year: int) -> list[Period]:
+        """The spring semester of `year` and the autumn semesters starting in `year - 1` and `year`."""
+        out = []
+        for y in (year - 1, year):
+            start = self.autumn_start.in_year(y)
+            end_year = y + 1 if self.autumn_end.month < self.autumn_start.month else y
+            out.append(Period(start, self.autumn_end.in_year(end_year), f"{y}—{y + 1}学年第一学期"))
+        out.insert(
+            1,
+            Period(
+                self.spring_start.in_year(year),
+                self.spring_end.in_year(year),
+                f"{year - 1}—{year}学年第二学期",
+            ),
+        )
+        return out
+
+
+def period_containing(
+    freq: Frequency, day: dt.date, *, school_year: SchoolYear | None = None
+) -> Period | None:
+    """The period of `freq` that contains `day` (None for a day between semesters, or no school year)."""
+    if freq.per == "semester":
+        if school_year is None:
+            return None
+        return next((p for p in school_year.semesters_around(day.year) if p.start <= day <= p.end), None)
+    months = freq.months or 12
+    first = (day.month - 1) // months * months + 1
+    start = dt.date(day.year, first, 1)
+    end = v.add_months(start, months) - dt.timedelta(days=1)
+    if months == 12:
+        label = f"{day.year}年"
+    elif freq.per == "quarter":
+        label = f"{day.year}年{_QUARTERS[(first - 1) // 3]}"
+    elif months == 1:
+        label = f"{day.year}年{first}月"
+    else:
+        label = f"{day.year}年{first}—{end.month}月"
+    return Period(start, end, label)
+
+
+def periods_in_year(freq: Frequency, year: int, *, school_year: SchoolYear | None = None) -> list[Period]:
+    """Every period of `freq` that starts in `year` (semesters: those that end in or start in it)."""
+    if freq.per == "semester":
+        if school_year is None:
+            return []
+        return [p for p in school_year.semesters_around(year) if p.start.year == year or p.end.year == year]
+    out: list[Period] = []
+    day = dt.date(year, 1, 1)
+    while day.year == year:
+        p = period_containing(freq, day)
+        assert p is not None
+        out.append(p)
+        day = p.end + dt.timedelta(days=1)
+    return out
+
+
+def _period(f: _Facts, freq: Frequency | None, today: dt.date) -> Period:
+    """The period under evaluation: from the facts, else (calendar periods) the one containing today."""
+    start, end = f.opt_date("period_start"), f.opt_date("period_end")
+    if end is not None:
+        start = start or dt.date(end.year, 1, 1)
+        label = f.opt("period_label") or f"{cn_date(start)}至{cn_date(end)}"
+        return Period(start, end, str(label))
+    if freq is not None:
+        p = period_containing(freq, today)
+        if p is not None and freq.per != "semester":
+            return p
+    raise MissingFact("period_end")
+
+
+def _open_obligation(
+    *, today: dt.date, due: dt.date, window: Duration | None, closed_msg: str, open_msg: str
+) -> tuple[str, str]:
+    """State of an obligation not met yet: violated after `due`, due_soon inside the window, else ok."""
+    if today > due:
+        return "violated", closed_msg
+    days_left = (due - today).days
+    soon_from = window.shift(due, -1) if window else due
+    tail = f"，还剩 {days_left} 天" if days_left else "，今天到期"
+    if today >= soon_from:
+        return "due_soon", open_msg + tail
+    return "ok", open_msg + tail
+
+
+# The kinds ---------------------------------------------------------------------------------------------
+
+_DUE_SOON = Spec(("duration",), required=False, default={"days": 7}, doc="到期前多久提示")
+
+
+@kind(
+    "frequency",
+    "频次",
+    "每个周期（月、季度、学期、年或每 N 个月）至少发生规定次数；"
+    "到期日为周期最后一天，临近时为即将到期，周期结束仍不足为不符合。",
+    {
+        "period": Spec(("frequency",), doc="每周期应有的次数"),
+        "event": Spec(("text",), doc="做什么（动宾短语，如“召开支部党员大会”）"),
+        "due_soon_within": _DUE_SOON,
+    },
+    {
+        "events": "该类活动的日期列表（None 表示尚无记录）",
+        "period_start": "考核周期开始日（可省略：按自然月/季/年取当天所在周期）",
+        "period_end": "考核周期结束日（学期频次必须给出）",
+        "period_label": "周期名称（可省略）",
+    },
+)
+def _frequency(f: _Facts, p: dict[str, Any], today: dt.date, _wd: WorkdayAdder | None) -> Outcome:
+    """An event happens at least `count` times in every period (month, quarter, semester, year, or every
+    N months); the due date is the period's last day, due soon inside `due_soon_within` of it."""
+    freq: Frequency = p["period"]
+    period = _period(f, freq, today)
+    events = f.get("events")
+    if events is None:
+        return Outcome("unknown", f"尚无{p['event']}的记录，无法判断")
+    if today < period.start:
+        return Outcome("not_applicable", f"{period.label}尚未开始")
+    dates = [_as_date(x, "events") for x in events]
+    n = sum(1 for d in dates if period.start <= d <= period.end)
+    need = freq.count
+    used = {"count_in_period": n, "period_start": period.start, "period_end": period.end}
+    if n >= need:
+        return Outcome("ok", f"{period.label}{p['event']} {n} 次，达到应有的 {need} 次", facts_used=used)
+    state, message = _open_obligation(
+        today=today,
+        due=period.end,
+        window=p["due_soon_within"],
+        closed_msg=f"{period.label}{p['event']} {n} 次，少于应有的 {need} 次（{freq}）",
+        open_msg=f"{period.label}已{p['event']} {n} 次，应于{cn_date(period.end)}前至少 {need} 次",
+    )
+    return Outcome(state, message, due=period.end, facts_used=used)
+
+
+@kind(
+    "deadline_after",
+    "事后期限",
+    "某事发生后须在期限内完成另一件事：按期完成为正常，逾期完成为不符合；未完成时临近到期日（含当天）为即将到期，过了到期日为已逾期。",
+    {
+        "within": Spec(("duration",), doc="期限"),
+        "after": Spec(("text",), doc="触发事件（如“收到入党申请书”）"),
+        "event": Spec(("text",), doc="应完成的事（如“派人谈话”）"),
+        "due_soon_within": _DUE_SOON,
+    },
+    {
+        "start": "触发事件的日期（None：尚未发生，不适用）",
+        "done": "完成日期（None：尚未完成）",
+    },
+)
+def _deadline_after(f: _Facts, p: dict[str, Any], today: dt.date, wd: WorkdayAdder | None) -> Outcome:
+    """An event must follow another within a duration: done in time → ok, done late → violated, not done
+    → due soon near the due date (inclusive), overdue after it."""
+    start = f.date("start")
+    done = f.date("done")
+    if start is None:
+        return Outcome("not_applicable", f"尚未{p['after']}")
+    within: Duration = p["within"]
+    due = within.shift(start, add_workdays=wd)
+    used: dict[str, Any] = {"due": due}
+    if within.is_workdays and wd is None:
+        used["estimated"] = True
+    head = f"{p['after']}（{cn_date(start)}）后应在 {within}内{p['event']}"
+    if done is not None:
+        if done <= due:
+            return Outcome("ok", f"{head}，已于{cn_date(done)}完成", due=due, facts_used=used)
+        late = (done - due).days
+        return Outcome(
+            "violated",
+            f"{head}（{cn_date(due)}前），实际{cn_date(done)}完成，晚了 {late} 天",
+            due=due,
+            facts_used=used,
+        )
+    if today > due:
+        late = (today - due).days
+        return Outcome(
+            "overdue", f"{head}，应于{cn_date(due)}前完成，已逾期 {late} 天", due=due, facts_used=used
+        )
+    state, message = _open_obligation(
+        today=today,
+        due=due,
+        window=p["due_soon_within"],
+        closed_msg="",
+        open_msg=f"{head}，应于{cn_date(due)}前完成",
+    )
+    return Outcome(state, message, due=due, facts_used=used)
+
+
+@kind(
+    "min_total",
+    "最低累计",
+    "每人在周期内的累计量（如学时）须达到下限；周期结束仍不足为不符合。",
+    {
+        "min": Spec(("number",), doc="最低累计量"),
+        "unit": Spec(("text",), doc="单位（如“学时”）"),
+        "what": Spec(("text",), doc="累计什么（如“集中学习培训”）"),
+        "due_soon_within": Spec(("duration",), required=False, default={"days": 30}),
+    },
+    {
+        "total": "本人在周期内的累计量（None：尚无记录）",
+        "period_end": "周期结束日（可省略：取当年年底）",
+        "period_start": "周期开始日（可省略）",
+        "period_label": "周期名称（可省略）",
+        "person": "姓名（用于消息，可省略）",
+    },
+)
+def _min_total(f: _Facts, p: dict[str, Any], today: dt.date, _wd: WorkdayAdder | None) -> Outcome:
+    """A per-person total in a period (study hours …) reaches a minimum by the period's end."""
+    period = _period(f, Frequency(1, "year"), today)
+    total = f.number("total")
+    who = f"{f.subject()}：" if f.subject() else ""
+    if total is None:
+        return Outcome("unknown", f"{who}{period.label}尚无{p['what']}记录，无法判断")
+    need, unit = p["min"], p["unit"]
+    if total >= need:
+        return Outcome(
+            "ok", f"{who}{period.label}{p['what']} {fmt_number(total)} {unit}，达到 {fmt_number(need)} {unit}"
+        )
+    short = fmt_number(need - total)
+    state, message = _open_obligation(
+        today=today,
+        due=period.end,
+        window=p["due_soon_within"],
+        closed_msg=f"{who}{period.label}{p['what']} {fmt_number(total)} {unit}，"
+        f"少于 {fmt_number(need)} {unit}，差 {short} {unit}",
+        open_msg=f"{who}{period.label}已{p['what']} {fmt_number(total)} {unit}，"
+        f"还差 {short} {unit}，截止{cn_date(period.end)}",
+    )
+    return Outcome(state, message, due=period.end, facts_used={"short": need - total})
+
+
+def _item(x: Any) -> str:
+    """A coverage item: a person ("张三") or an unordered pair (["张三", "李四"] → "李四—张三")."""
+    if isinstance(x, list | tuple):
+        if len(x) != 2:
+            raise ValueError(f"配对应为两个人，实际为 {x!r}")
+        return "—".join(sorted(str(i) for i in x))
+    return str(x)
+
+
+@kind(
+    "coverage",
+    "全覆盖",
+    "每个人、或某种关系中的每一对人，在周期内至少发生规定次数（如谈心谈话全覆盖）。",
+    {
+        "min_count": Spec(("int",), required=False, default=1, doc="每人/每对至少几次"),
+        "what": Spec(("text",), doc="做什么（如“谈心谈话”）"),
+        "unit": Spec(("text",), required=False, default="人", doc="“人”或“对”"),
+        "due_soon_within": Spec(("duration",), required=False, default={"days": 30}),
+    },
+    {
+        "required": "应覆盖的人（姓名）或人对（[甲, 乙]）列表",
+        "done": "周期内每发生一次记一项：人或人对（None：尚无记录）",
+        "period_end": "周期结束日（可省略：取当年年底）",
+        "period_label": "周期名称（可省略）",
+    },
+)
+def _coverage(f: _Facts, p: dict[str, Any], today: dt.date, _wd: WorkdayAdder | None) -> Outcome:
+    """Each person, or each pair of a relation, has the event at least `min_count` times in the period."""
+    period = _period(f, Frequency(1, "year"), today)
+    required = [_item(x) for x in f.get("required") or []]
+    done = f.get("done")
+    if not required:
+        return Outcome("not_applicable", f"{period.label}没有需要{p['what']}的对象")
+    if done is None:
+        return Outcome("unknown", f"{period.label}尚无{p['what']}记录，无法判断")
+    counts = Counter(_item(x) for x in done)
+    need, unit = p["min_count"], p["unit"]
+    missing = [r for r in dict.fromkeys(required) if counts[r] < need]
+    total = len(dict.fromkeys(required))
+    used = {"missing": missing}
+    if not missing:
+        return Outcome(
+            "ok",
+            f"{period.label}{p['what']}已覆盖全部 {total} {unit}（每{unit}至少 {need} 次）",
+            facts_used=used,
+        )
+    shown = "、".join(missing[:5]) + (f" 等 {len(missing)} {unit}" if len(missing) > 5 else "")
+    state, message = _open_obligation(
+        today=today,
+        due=period.end,
+        window=p["due_soon_within"],
+        closed_msg=f"{period.label}{p['what']}应覆盖 {total} {unit}，"
+        f"有 {len(missing)} {unit}不足 {need} 次：{shown}",
+        open_msg=f"{period.label}{p['what']}尚有 {len(missing)} {unit}不足 {need} 次：{shown}，"
+        f"截止{cn_date(period.end)}",
+    )
+    return Outcome(state, message, due=period.end, facts_used=used)
+
+
+def _vs(fraction: Fraction, part: int, whole: int, whole_label: str) -> str:
+    """“超过应到会 10 人的半数” / “恰为应到会 10 人的半数，未超过半数” …"""
+    base = f"{whole_label} {whole} 人的{fraction.words}"
+    if fraction.at_boundary(part, whole):
+        if fraction.strict:
+            return f"恰为{base}，未超过{fraction.words}（“超过”不含本数）"
+        return f"恰为{base}，达到{fraction.words}（含本数）"
+    if fraction.reached(part, whole):
+        return f"{'超过' if fraction.strict else '达到'}{base}"
+    return f"未{'超过' if fraction.strict else '达到'}{base}（至少需 {fraction.least(whole)} 人）"
+
+
+@kind(
+    "quorum_majority",
+    "到会与表决",
+    "到会人数须达到应到会人数的比例，赞成票须达到基数（默认应到会人数）的比例；“超过”类比例恰为临界值时不通过，并说明原因。",
+    {
+        "what": Spec(("text",), doc="会议或表决（如“支部党员大会表决”）"),
+        "quorum": Spec(("fraction",), required=False, doc="到会人数须达到应到会的比例"),
+        "pass": Spec(("fraction",), required=False, doc="赞成票须达到的比例"),
+        "majority_of": Spec(
+            ("choice",), required=False, default="entitled", choices=("entitled", "present"), doc="通过的基数"
+        ),
+        "quorum_note": Spec(("text",), required=False, doc="到会人数恰为临界值时附加的说明"),
+    },
+    {
+        "entitled": "应到会（有表决权）人数",
+        "present": "实到会人数",
+        "in_favour": "赞成票数（含按规定计入的书面意见；只在检查通过时需要）",
+    },
+)
+def _quorum_majority(f: _Facts, p: dict[str, Any], _today: dt.date, _wd: WorkdayAdder | None) -> Outcome:
+    """Present vs entitled reaches the quorum, and votes in favour vs the base (应到会 by default) reach the
+    majority; strict fractions (超过) fail at exactly the fraction, and the message says why."""
+    entitled = f.count("entitled")
+    present = f.count("present")
+    if entitled is None or present is None:
+        return Outcome("unknown", f"{p['what']}缺少应到会或实到会人数，无法判断")
+    if entitled <= 0:
+        return Outcome("unknown", f"{p['what']}应到会人数为 {entitled}，无法判断")
+    if present > entitled:
+        return Outcome("unknown", f"{p['what']}实到会 {present} 人多于应到会 {entitled} 人，记录有误")
+    parts: list[str] = []
+    failed = False
+    quorum: Fraction | None = p["quorum"]
+    if quorum is not None:
+        parts.append(f"实到会 {present} 人，{_vs(quorum, present, entitled, '应到会')}")
+        if not quorum.reached(present, entitled):
+            failed = True
+            parts[-1] += "，到会人数不足，会议不能进行表决"
+            if quorum.at_boundary(present, entitled) and p["quorum_note"]:
+                parts[-1] += f"（{p['quorum_note']}）"
+    majority: Fraction | None = p["pass"]
+    if majority is not None and not failed:
+        favour = f.count("in_favour")
+        if favour is None:
+            return Outcome("unknown", f"{p['what']}缺少赞成票数，无法判断")
+        if favour > present and p["majority_of"] == "present":
+            return Outcome("unknown", f"{p['what']}赞成 {favour} 票多于实到会 {present} 人，记录有误")
+        base, label = (entitled, "应到会") if p["majority_of"] == "entitled" else (present, "实到会")
+        text = f"赞成 {favour} 票，{_vs(majority, favour, base, label)}"
+        if not majority.reached(favour, base):
+            failed = True
+            text += "，未通过"
+            if p["majority_of"] == "entitled":
+                text += "（以应到会人数为基数，不是实到会人数）"
+        else:
+            text += "，通过"
+        parts.append(text)
+    return Outcome("violated" if failed else "ok", f"{p['what']}：" + "；".join(parts))
+
+
+def _months_between(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return (b[0] - a[0]) * 12 + b[1] - a[1]
+
+
+def _month_label(m: tuple[int, int]) -> str:
+    return f"{m[0]}年{m[1]}月"
+
+
+def _month_add(m: tuple[int, int], n: int) -> tuple[int, int]:
+    y, mo = divmod(m[0] * 12 + m[1] - 1 + n, 12)
+    return (y, mo + 1)
+
+
+@kind(
+    "consecutive_months_without",
+    "连续月数",
+    "最长连续多少个月没有某项活动（几项中任一项即可）；某项无数据时为无法判断；当前连续月数达到提示月数时提前提示。",
+    {
+        "months": Spec(("int",), doc="连续多少个月即不符合"),
+        "warn_months": Spec(("int",), required=False, doc="连续多少个月提前提示"),
+        "tracks": Spec(("text_map",), doc="要看的各项：键 → 做什么（如 dues: 交纳党费）"),
+    },
+    {
+        "from": "考察起始月（如入党或转入之月，YYYY-MM）",
+        "to": "考察截止月（含），一般为上一个完整月份",
+        "activity": "每项（tracks 的键）有活动的月份列表；某项为 None 或缺失表示尚无数据",
+        "person": "姓名（用于消息，可省略）",
+    },
+)
+def _consecutive_months_without(
+    f: _Facts, p: dict[str, Any], today: dt.date, _wd: WorkdayAdder | None
+) -> Outcome:
+    """The longest run of months without something (any one track suffices); unknown when a track has no
+    data and no other track already shows the run; due soon from `warn_months` of a current run."""
+    first = _as_month(f.get("from"), "from")
+    last = _as_month(f.get("to"), "to")
+    activity = f.get("activity") or {}
+    limit, warn = p["months"], p["warn_months"]
+    who = f.subject()
+    who = f"{who}：" if who else ""
+    violated: list[str] = []
+    warned: list[tuple[str, dt.date]] = []
+    unknown: list[str] = []
+    fine: list[str] = []
+    runs: dict[str, int] = {}
+    for track, doing in p["tracks"].items():
+        months = activity.get(track) if isinstance(activity, Mapping) else None
+        if months is None:
+            unknown.append(doing)
+            continue
+        active = {_as_month(m, track) for m in months}
+        longest, longest_end, run = 0, first, 0
+        for i in range(_months_between(first, last) + 1):
+            m = _month_add(first, i)
+            run = 0 if m in active else run + 1
+            if run > longest:
+                longest, longest_end = run, m
+        # Activity after the window (e.g. this month) ends the current run.
+        if any(_months_between(last, m) > 0 for m in active):
+            run = 0
+        runs[track] = longest
+        if longest >= limit:
+            start = _month_add(longest_end, 1 - longest)
+            violated.append(
+                f"{_month_label(start)}至{_month_label(longest_end)}"
+                f"连续 {longest} 个月未{doing}（达到 {limit} 个月）"
+            )
+        elif warn is not None and run >= warn:
+            reach = _month_add(last, limit - run)
+            due = v.add_months(dt.date(reach[0], reach[1], 1), 1) - dt.timedelta(days=1)
+            warned.append((f"已连续 {run} 个月未{doing}，再有 {limit - run} 个月即满 {limit} 个月", due))
+        else:
+            fine.append(f"最长连续 {longest} 个月未{doing}" if longest else f"每月均{doing}")
+    used = {"longest_runs": runs}
+    if violated:
+        return Outcome(
+            "violated",
+            f"{who}{'；'.join(violated)}，无正当理由的，按党章第九条可认为自行脱党，应查明原因",
+            facts_used=used,
+        )
+    if unknown:
+        known = f"（{'；'.join(t for t, _ in warned) or '；'.join(fine)}）" if warned or fine else ""
+        return Outcome("unknown", f"{who}尚无{'、'.join(unknown)}的数据，无法判断{known}", facts_used=used)
+    if warned:
+        due = min(d for _, d in warned)
+        return Outcome(
+            "due_soon", f"{who}{'；'.join(t for t, _ in warned)}，应及早批评教育", due=due, facts_used=used
+        )
+    return Outcome(
+        "ok", f"{who}{_month_label(first)}至{_month_label(last)}：{'；'.join(fine)}", facts_used=used
+    )
+
+
+def _count_facts(p: dict[str, Any]) -> tuple[str, ...]:
+    names = [p["metric"]]
+    if p.get("when"):
+        names.append(p["when"]["fact"])
+    return tuple(dict.fromkeys(names))
+
+
+@kind(
+    "count_within",
+    "人数/数量范围",
+    "数量须在硬性上下限之内（否则为不符合，按规则的严重程度），"
+    "并在一般范围之内（否则按 normal_severity 提示）；when 条件决定是否适用。",
+    {
+        "metric": Spec(("text",), doc="读哪个事实（如 full_members）"),
+        "label": Spec(("text",), doc="它叫什么（如“正式党员”）"),
+        "unit": Spec(("text",), required=False, default="名"),
+        "min": Spec(("int",), required=False, doc="硬下限：低于即不符合"),
+        "max": Spec(("int",), required=False, doc="硬上限：高于即不符合"),
+        "normal": Spec(("range",), required=False, doc="一般范围：超出按 normal_severity 提示"),
+        "normal_severity": Spec(
+            ("choice",), required=False, default="warning", choices=("info", "warning", "serious")
+        ),
+        "when": Spec(
+            ("condition",), required=False, doc="适用条件，如 {fact: full_members, op: '>=', value: 7}"
+        ),
+        "requirement": Spec(
+            ("text",), required=False, doc="条件成立时的要求（用于消息，如“应设立支部委员会”）"
+        ),
+    },
+    {
+        "<metric>": "被检查的数量",
+        "<when.fact>": "适用条件读取的数量",
+        "org_kind": "组织类型（用于消息，可省略）",
+    },
+    _count_facts,
+)
+def _count_within(f: _Facts, p: dict[str, Any], _today: dt.date, _wd: WorkdayAdder | None) -> Outcome:
+    """A count lies within hard bounds (else violated, with the rule's severity) and within the "normal"
+    range (else violated with `normal_severity`); a `when` condition decides whether it applies at all."""
+    noun = f.subject()
+    label, unit = p["label"], p["unit"]
+    prefix = ""
+    when = p["when"]
+    if when is not None:
+        cond_value = f.number(when["fact"])
+        if cond_value is None:
+            return Outcome("unknown", f"缺少{when['label']}数，无法判断")
+        if when["value"] is None:
+            return Outcome("not_applicable", f"本单位适用的制度未规定{when['label']}的门槛，此项不适用")
+        limit = fmt_number(when["value"])
+        if not OPERATORS[when["op"]](cond_value, when["value"]):
+            if when["fact"] == p["metric"]:
+                return Outcome("not_applicable", f"{noun}尚无{label}，此项不适用")
+            return Outcome(
+                "not_applicable",
+                f"{noun}{when['label']} {fmt_number(cond_value)} {unit}，"
+                f"未{_OP_WORDS[when['op']]} {limit} {unit}，此项不适用",
+            )
+        if when["fact"] != p["metric"]:
+            prefix = f"{noun}{when['label']} {fmt_number(cond_value)} 名，{_OP_WORDS[when['op']]} {limit} 名"
+            prefix += f"，{p['requirement']}；" if p["requirement"] else "；"
+            noun = ""
+    value = f.number(p["metric"])
+    if value is None:
+        return Outcome("unknown", f"{prefix}缺少{label}数，无法判断")
+    have = f"{noun}现有{label} {fmt_number(value)} {unit}" if value else f"{noun}尚无{label}"
+    low, high = p["min"], p["max"]
+    if low is not None and value < low:
+        return Outcome("violated", prefix + have + (f"，少于 {low} {unit}" if value else ""))
+    if high is not None and value > high:
+        return Outcome("violated", f"{prefix}{have}，多于 {high} {unit}")
+    normal: Range | None = p["normal"]
+    bounds = [f"不少于 {low} {unit}"] if low is not None and low > 1 else []
+    if normal is not None:
+        if normal.min is not None and value < normal.min:
+            return Outcome(
+                "violated", f"{prefix}{have}，少于一般的 {normal} {unit}", severity=p["normal_severity"]
+            )
+        if normal.max is not None and value > normal.max:
+            if normal.min is None:
+                text = f"超过一般上限 {fmt_number(normal.max)} {unit}"
+            else:
+                text = f"超出一般的 {normal} {unit}"
+            return Outcome("violated", f"{prefix}{have}，{text}", severity=p["normal_severity"])
+        if normal.min is not None and normal.max is not None:
+            bounds.append(f"在一般的 {normal} {unit}之内")
+        elif normal.max is not None:
+            bounds.append(f"未超过一般上限 {fmt_number(normal.max)} {unit}")
+        elif normal.min is not None:
+            bounds.append(f"不少于一般下限 {fmt_number(normal.min)} {unit}")
+    if high is not None:
+        bounds.append(f"不超过 {high} {unit}")
+    return Outcome("ok", prefix + have + "".join(f"，{b}" for b in bounds))
+
+
+@kind(
+    "ratio_within",
+    "比例范围",
+    "比例（如评为优秀的占正式党员）不超过上限、不低于下限。",
+    {
+        "numerator": Spec(("text",), doc="分子读哪个事实"),
+        "denominator": Spec(("text",), doc="分母读哪个事实"),
+        "numerator_label": Spec(("text",), doc="分子叫什么（如“评为优秀的”）"),
+        "denominator_label": Spec(("text",), doc="分母叫什么（如“正式党员”）"),
+        "max": Spec(("fraction",), required=False, doc="上限（strict：须低于）"),
+        "min": Spec(("fraction",), required=False, doc="下限（strict：须超过）"),
+    },
+    {"<numerator>": "分子人数", "<denominator>": "分母人数"},
+    lambda p: (p["numerator"], p["denominator"]),
+)
+def _ratio_within(f: _Facts, p: dict[str, Any], _today: dt.date, _wd: WorkdayAdder | None) -> Outcome:
+    """A share (e.g. 优秀 among full members) stays within a ceiling and/or reaches a floor."""
+    part, whole = f.count(p["numerator"]), f.count(p["denominator"])
+    if part is None or whole is None:
+        return Outcome("unknown", f"缺少{p['numerator_label']}或{p['denominator_label']}人数，无法判断")
+    if whole <= 0:
+        return Outcome("not_applicable", f"{p['denominator_label']}为 0 人，此项不适用")
+    percent = fmt_number(round(Decimal(part * 100) / whole, 1))
+    share = f"{p['numerator_label']} {part} 人，占{p['denominator_label']} {whole} 人的 {percent}%"
+    top: Fraction | None = p["max"]
+    if top is not None and not top.within_max(part, whole):
+        allowed = top.least(whole) - 1 if top.strict else (whole * top.num) // top.den
+        bound = "少于" if top.strict else "不超过"
+        return Outcome("violated", f"{share}，应{bound}{top.words}（最多 {allowed} 人）")
+    low: Fraction | None = p["min"]
+    if low is not None and not low.reached(part, whole):
+        bound = "超过" if low.strict else "达到"
+        return Outcome("violated", f"{share}，应{bound}{low.words}（至少 {low.least(whole)} 人）")
+    return Outcome("ok", f"{share}，符合要求")
+
+
+@kind(
+    "term_expiry",
+    "任期届满",
+    "任期自选举之日起按年数届满：届满前提醒期内为即将到期，届满后为已逾期，超过最长可延期限为不符合。",
+    {
+        "years_by_kind": Spec(("int_map",), doc="各类组织的任期年数（org_kind → 年）"),
+        "remind_before": Spec(("duration",), doc="届满前多久提示"),
+        "shift_max": Spec(("duration",), required=False, doc="经批准最多可延期多久，超过即不符合"),
+    },
+    {
+        "org_kind": "组织类型（按它取任期年数）",
+        "term_start": "本届选举日期（None：没有届次记录）",
+        "term_years": "本届记录的任期年数（可省略：按制度取）",
+    },
+)
+def _term_expiry(f: _Facts, p: dict[str, Any], today: dt.date, _wd: WorkdayAdder | None) -> Outcome:
+    """A committee's term ends `years` after its election: due soon within `remind_before` of the end
+    (the end day included), overdue after it, violated once past the longest allowed postponement."""
+    org_kind = f.opt("org_kind")
+    noun = ORG_NOUNS.get(str(org_kind), "") if org_kind else ""
+    start = f.date("term_start")
+    if start is None:
+        return Outcome("unknown", f"{noun}没有届次记录，无法判断任期")
+    years = f.opt("term_years")
+    source = "届次记录"
+    if years is None:
+        years = p["years_by_kind"].get(str(org_kind)) if org_kind else None
+        source = "制度规定"
+        if years is None:
+            return Outcome("not_applicable", f"制度未规定{noun or '此类组织'}的任期")
+    end = v.add_months(start, 12 * int(years))
+    head = f"{noun}本届于{cn_date(start)}选举产生，任期 {years} 年（{source}）"
+    used = {"term_end": end, "term_years": years}
+    if today > end:
+        late = (today - end).days
+        shift: Duration | None = p["shift_max"]
+        if shift is not None and today > shift.shift(end):
+            return Outcome(
+                "violated",
+                f"{head}，已于{cn_date(end)}届满，逾期 {late} 天仍未换届，超过最长可延期的 {shift}",
+                due=end,
+                facts_used=used,
+            )
+        tail = f"；延期换届须经上级党组织批准，最长 {shift}" if shift else ""
+        return Outcome(
+            "overdue", f"{head}，已于{cn_date(end)}届满，逾期 {late} 天未换届{tail}", due=end, facts_used=used
+        )
+    remind: Duration = p["remind_before"]
+    days_left = (end - today).days
+    if today >= remind.shift(end, -1):
+        when = "今天届满" if not days_left else f"将于{cn_date(end)}届满，还剩 {days_left} 天"
+        return Outcome("due_soon", f"{head}，{when}，应做好换届准备", due=end, facts_used=used)
+    return Outcome("ok", f"{head}，至{cn_date(end)}届满", due=end, facts_used=used)
+
+
+@kind(
+    "post_held",
+    "职务在任",
+    "某职务（如书记）有人在任。",
+    {
+        "role": Spec(("text",), doc="职务代码（如 secretary）"),
+        "role_label": Spec(("text",), doc="职务名称（如“书记”）"),
+    },
+    {"holders": "现任该职务者姓名列表（None：尚无任职数据）", "org_kind": "组织类型（用于消息，可省略）"},
+)
+def _post_held(f: _Facts, p: dict[str, Any], _today: dt.date, _wd: WorkdayAdder | None) -> Outcome:
+    """A post (the secretary …) is currently held by someone."""
+    noun = f.subject()
+    holders = f.get("holders")
+    if holders is None:
+        return Outcome("unknown", f"尚无{noun}任职数据，无法判断")
+    if not holders:
+        return Outcome("violated", f"{noun}{p['role_label']}空缺")
+    return Outcome("ok", f"{noun}{p['role_label']}：{'、'.join(str(h) for h in holders)}")
+
+
+# Applying a rule ---------------------------------------------------------------------------------------
+
+
+class AppliesToLike(Protocol):
+    @property
+    def org_kinds(self) -> tuple[str, ...]: ...
+    @property
+    def statuses(self) -> tuple[str, ...]: ...
+
+
+class RuleLike(Protocol):
+    """What check_rule needs of a rule (packs.ResolvedRule is one)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def params(self) -> dict[str, Any]: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def applies_to(self) -> AppliesToLike: ...
+    @property
+    def unset(self) -> tuple[str, ...]: ...
+    @property
+    def error(self) -> str: ...
+
+
+def check_rule(
+    rule: RuleLike,
+    facts: Mapping[str, Any],
+    today: dt.date,
+    *,
+    add_workdays: WorkdayAdder | None = None,
+) -> Outcome:
+    """Evaluate a resolved rule for one subject: applies_to first (by the facts `org_kind` and `status`
+    when given), then the kind; the outcome's severity is filled in (the kind's, else the rule's)."""
+    if not rule.enabled:
+        return Outcome("not_applicable", "本单位适用的制度已停用此规则", severity=rule.severity)
+    org_kind, status = facts.get("org_kind"), facts.get("status")
+    applies = rule.applies_to
+    if applies.org_kinds and org_kind is not None and org_kind not in applies.org_kinds:
+        return Outcome(
+            "not_applicable",
+            f"此规则不适用于{ORG_NOUNS.get(str(org_kind), str(org_kind))}",
+            severity=rule.severity,
+        )
+    if applies.statuses and status is not None and status not in applies.statuses:
+        return Outcome("not_applicable", "此规则不适用于该人员的身份", severity=rule.severity)
+    if rule.error:
+        return Outcome("unknown", f"规则参数无效：{rule.error}", severity=rule.severity)
+    if rule.unset:
+        return Outcome(
+            "not_applicable",
+            f"本单位适用的制度未规定 {'、'.join(rule.unset)}，此规则暂不适用",
+            severity=rule.severity,
+        )
+    outcome = KINDS[rule.kind].evaluate(rule.params, facts, today=today, add_workdays=add_workdays)
+    return replace(outcome, severity=outcome.severity or rule.severity)
