@@ -9,7 +9,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from zhibu.core.calendar import (
-    DEFAULT_AUTUMN_STARTS,
     default_semesters,
     school_of,
     school_year_of,
@@ -36,7 +35,6 @@ def test_an_unconfigured_school_gets_the_default_semesters_marked_as_default(wor
     assert (result.spring.starts_on, result.spring.ends_on) == (D(2027, 3, 1), D(2027, 7, 15))
     assert result.autumn.is_default and result.spring.is_default
     assert result.autumn.label == "秋季学期" and result.label == "2026–2027 学年"
-    assert DEFAULT_AUTUMN_STARTS == (9, 1)
 
 
 def test_the_school_of_any_org_is_itself_or_its_nearest_school_ancestor(world):
@@ -149,14 +147,18 @@ def test_semesters_are_set_per_school_only(world, scope_of):
         semesters_set(actor=staff, scope=scope_of(staff), school=world.sa_b1, school_year=2026, **GOOD)
 
 
-def test_semesters_of_many_orgs_take_two_queries(world):
+def test_semesters_of_many_orgs_take_a_fixed_number_of_queries(world):
     Semester.objects.create(
         school=world.sa, school_year=2026, kind="autumn", starts_on=D(2026, 8, 31), ends_on=D(2027, 1, 22)
     )
     orgs = [world.sa, world.sa_b1, world.sa_b1_g1, world.sa_b2, world.sb, world.sb_b1, world.wc]
     with CaptureQueriesContext(connection) as ctx:
         result = semesters_for_orgs(orgs, 2026)
-    assert len(ctx) == 2
+    # schools, semesters, and the schools' effective policies (pack assignments, overrides)
+    assert len(ctx) == 4
+    with CaptureQueriesContext(connection) as ctx:
+        semesters_for_orgs(orgs[:2], 2026)
+    assert len(ctx) == 4
     assert result[world.sa_b1_g1.pk].autumn.starts_on == D(2026, 8, 31)
     assert result[world.sa_b1_g1.pk].spring.is_default  # only autumn configured: spring stays default
     assert result[world.sb_b1.pk].school == world.sb and result[world.sb_b1.pk].is_default
@@ -238,3 +240,12 @@ def test_a_viewer_of_the_school_who_does_not_manage_it_gets_403_on_post(world, c
 
 def test_the_work_committee_page_has_no_semesters(world, client_as):
     assert client_as(world.users.wc_staff).get("/calendar/semesters/WC/").status_code == 404
+
+
+def test_a_school_overriding_its_school_year_in_the_policy_changes_its_default_semesters(world, scope_of):
+    from zhibu.compliance.models import PolicyOverride
+
+    PolicyOverride.objects.create(org=world.sa, key="school_year.autumn_start", value="08-25")
+    result = semesters_for(world.sa_b1, 2026)
+    assert result.is_default and result.autumn.starts_on == D(2026, 8, 25)
+    assert semesters_for(world.sb_b1, 2026).autumn.starts_on == D(2026, 9, 1)  # school B keeps the national

@@ -35,7 +35,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import chinese_calendar
 
@@ -364,12 +364,8 @@ def span_last_day(start: dt.date, n: int) -> CalendarDate:
 
 # The school year -------------------------------------------------------------------------------------
 
-# Default semester dates (month, day) for a school that has not configured its own. Issue 3's policy
-# pack takes these over (a locality sets its school year there); until then they live here.
-DEFAULT_AUTUMN_STARTS = (9, 1)  # in the school year's first calendar year
-DEFAULT_AUTUMN_ENDS = (1, 31)  # in the next calendar year
-DEFAULT_SPRING_STARTS = (3, 1)  # in the next calendar year
-DEFAULT_SPRING_ENDS = (7, 15)  # in the next calendar year
+# The pack parameters that give a school year's default semester dates, in SchoolYear's field order.
+SCHOOL_YEAR_KEYS = ("autumn_start", "autumn_end", "spring_start", "spring_end")
 # A date from August on belongs to the school year that starts that calendar year.
 SCHOOL_YEAR_FIRST_MONTH = 8
 
@@ -425,22 +421,37 @@ def school_year_of(date: dt.date) -> int:
     return date.year if date.month >= SCHOOL_YEAR_FIRST_MONTH else date.year - 1
 
 
-def default_semesters(school_year: int) -> tuple[SemesterSpan, SemesterSpan]:
-    """The default autumn and spring semesters of a school year, marked as default."""
+def default_semesters(school_year: int, pattern: Any = None) -> tuple[SemesterSpan, SemesterSpan]:
+    """The default autumn and spring semesters of a school year, marked as default.
+
+    `pattern` is a policy's `school_year()` (the school_year.* parameters); without one, the national
+    pack's. The dates are policy, not code: a locality sets its school year in its pack.
+    """
     from zhibu.core.models import SemesterKind
 
-    nxt = school_year + 1
+    if pattern is None:
+        from zhibu.compliance.kinds import SchoolYear
+        from zhibu.compliance.packs import library
+
+        values = library().national.values()
+        pattern = SchoolYear(*(values[f"school_year.{k}"] for k in SCHOOL_YEAR_KEYS))
+
+    def on(month_day: Any, first_year: int) -> dt.date:
+        # Months before the autumn start belong to the next calendar year of the school year.
+        year = first_year if month_day.month >= pattern.autumn_start.month else first_year + 1
+        return month_day.in_year(year)
+
     return (
         SemesterSpan(
             SemesterKind.AUTUMN,
-            dt.date(school_year, *DEFAULT_AUTUMN_STARTS),
-            dt.date(nxt, *DEFAULT_AUTUMN_ENDS),
+            on(pattern.autumn_start, school_year),
+            on(pattern.autumn_end, school_year),
             True,
         ),
         SemesterSpan(
             SemesterKind.SPRING,
-            dt.date(nxt, *DEFAULT_SPRING_STARTS),
-            dt.date(nxt, *DEFAULT_SPRING_ENDS),
+            on(pattern.spring_start, school_year),
+            on(pattern.spring_end, school_year),
             True,
         ),
     )
@@ -464,9 +475,9 @@ def _nearest_schools(orgs: Sequence[Organization]) -> dict[int, Organization | N
 
 
 def _semesters_of(
-    school: Organization | None, school_year: int, rows: dict[str, Semester]
+    school: Organization | None, school_year: int, rows: dict[str, Semester], pattern: Any = None
 ) -> SchoolYearSemesters:
-    autumn, spring = default_semesters(school_year)
+    autumn, spring = default_semesters(school_year, pattern)
     spans = []
     for default in (autumn, spring):
         row = rows.get(default.kind)
@@ -487,7 +498,7 @@ def semesters_for(org: Organization, school_year: int) -> SchoolYearSemesters:
 
 
 def semesters_for_orgs(orgs: Iterable[Organization], school_year: int) -> dict[int, SchoolYearSemesters]:
-    """semesters_for of many orgs at once, keyed by org id: two queries however many orgs."""
+    """semesters_for of many orgs at once, keyed by org id: four queries however many orgs."""
     from zhibu.core.models import Semester
 
     orgs = list(orgs)
@@ -497,7 +508,17 @@ def semesters_for_orgs(orgs: Iterable[Organization], school_year: int) -> dict[i
     if school_ids:
         for sem in Semester.objects.filter(school_id__in=school_ids, school_year=school_year):
             rows.setdefault(sem.school_id, {})[sem.kind] = sem
+    # A school's defaults come from its effective policy (its pack and overrides): two more queries.
+    from zhibu.compliance.packs import effective_policies
+
+    schools = {s.pk: s for s in school_by_org.values() if s is not None}
+    policies = effective_policies(schools.values()) if schools else {}
     return {
-        org_id: _semesters_of(school, school_year, rows.get(school.pk, {}) if school else {})
+        org_id: _semesters_of(
+            school,
+            school_year,
+            rows.get(school.pk, {}) if school else {},
+            policies[school.pk].school_year() if school else None,
+        )
         for org_id, school in school_by_org.items()
     }
