@@ -11,7 +11,7 @@ from zhibu.accounts.models import User
 from zhibu.cli import build_parser, main
 from zhibu.people.models import Person
 
-COMMANDS = ["run", "demo", "import-people", "export-people", "createadmin", "backup", "restore"]
+COMMANDS = ["run", "demo", "import-people", "export-people", "check", "createadmin", "backup", "restore"]
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])

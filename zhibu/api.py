@@ -42,6 +42,7 @@ ROUTERS: tuple[tuple[str, str], ...] = (
     ("", "zhibu.accounts.api.router"),
     ("/orgs", "zhibu.orgs.api.router"),
     ("/people", "zhibu.people.api.router"),
+    ("/findings", "zhibu.compliance.api.router"),
 )
 
 UNAUTHENTICATED = "请先登录或提供有效的 API 令牌"

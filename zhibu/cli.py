@@ -181,6 +181,46 @@ def cmd_export_people(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    _setup_django()
+    import json
+
+    from zhibu.compliance.kinds import STATES
+    from zhibu.compliance.models import Finding, Trigger
+    from zhibu.compliance.selectors import finding_json
+    from zhibu.compliance.services import evaluation_run
+    from zhibu.orgs.models import Organization
+
+    if not 1900 <= args.year <= 2200:
+        raise CommandError("--year 应为 1900 至 2200 之间的年份")
+    org = Organization.objects.filter(code=args.org).first()
+    if org is None:
+        raise CommandError(f"找不到组织代码为 {args.org} 的党组织")
+    run = evaluation_run(
+        actor=_system_actor(), scope=_admin_scope(), org=org, year=args.year, trigger=Trigger.COMMAND
+    )
+    findings = Finding.objects.filter(run=run).select_related("org")
+    if not args.all:
+        findings = findings.exclude(state="ok")
+    rows = list(findings.order_by("org_path", "rule_id", "subject_label", "id"))
+    if args.json:
+        print(json.dumps([finding_json(f) for f in rows], ensure_ascii=False, indent=2))
+        return 0
+    print(f"{org.name}（{org.code}）{run.year} 年检查，检查日期 {run.as_of}，规则 {run.rule_count} 条")
+    for state, label in STATES.items():
+        group = [f for f in rows if f.state == state]
+        if not group:
+            continue
+        print(f"\n【{label}】{len(group)} 条")
+        for f in group:
+            due = f"，到期 {f.due}{'（估算）' if f.estimated else ''}" if f.due else ""
+            print(f"  {f.rule_id} {f.rule_title} · {f.subject_label}（{f.org.code}）{due}")
+            print(f"    {f.message}")
+    summary = "，".join(f"{label} {run.counts.get(state, 0)}" for state, label in STATES.items())
+    print(f"\n合计：{summary}")
+    return 0
+
+
 def cmd_createadmin(args: argparse.Namespace) -> int:
     _setup_django()
     _migrate()
@@ -482,6 +522,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--org", required=True, help="党组织代码")
     p.add_argument("-o", "--output", required=True, help="输出文件（.xlsx）")
     p.set_defaults(func=cmd_export_people)
+
+    p = add("check", "按制度包检查一个党组织（含下级）并保存结果，列出需要处理的问题")
+    p.add_argument("--org", required=True, help="党组织代码")
+    p.add_argument("--year", type=int, required=True, help="检查年度，如 2026")
+    p.add_argument("--json", action="store_true", help="以 JSON 列表输出（字段见 README）")
+    p.add_argument("--all", action="store_true", help="也列出正常（ok）的结果")
+    p.set_defaults(func=cmd_check)
 
     p = add("createadmin", "建立系统管理员账户")
     p.add_argument("--username", help="用户名；密码从终端输入或取自环境变量 ZHIBU_ADMIN_PASSWORD")

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from zhibu.compliance.kinds import SEVERITIES, STATES
+
 
 class PolicyAssignment(models.Model):
     """An org (and its subtree, unless a nearer org sets another) uses this pack instead of national."""
@@ -50,3 +52,83 @@ class PolicyOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.org} {self.key}"
+
+
+class Trigger(models.TextChoices):
+    MANUAL = "manual", "手动"
+    COMMAND = "command", "命令行"
+    NIGHTLY = "nightly", "每日自动"
+
+
+class EvaluationRun(models.Model):
+    """One evaluation of every rule over an org's subtree: the evidence its findings belong to."""
+
+    root = models.ForeignKey(
+        "orgs.Organization", on_delete=models.PROTECT, related_name="evaluation_runs", verbose_name="党组织"
+    )
+    year = models.PositiveSmallIntegerField("年度")
+    as_of = models.DateField("检查日期")
+    started_at = models.DateTimeField("开始时间")
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="发起人",
+    )
+    trigger = models.CharField("发起方式", max_length=16, choices=Trigger.choices)
+    counts = models.JSONField("各状态数量", default=dict)
+    rule_count = models.PositiveIntegerField("规则数", default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["root", "year", "-started_at"], name="evalrun_root_year")]
+        verbose_name = "检查"
+        verbose_name_plural = "检查"
+
+    def __str__(self) -> str:
+        return f"{self.root} {self.year} 年检查（{self.as_of}）"
+
+
+class Finding(models.Model):
+    """What one rule found for one subject in one run; evidence, never updated."""
+
+    run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="findings")
+    rule_id = models.CharField("规则", max_length=100)
+    rule_title = models.CharField("规则名称", max_length=200)
+    severity = models.CharField("严重程度", max_length=16, choices=list(SEVERITIES.items()))
+    state = models.CharField("状态", max_length=16, choices=list(STATES.items()))
+    subject_type = models.CharField(
+        "对象类型", max_length=16, choices=[("org", "党组织"), ("person", "人员")]
+    )
+    subject_id = models.PositiveBigIntegerField("对象 id")
+    subject_label = models.CharField("对象", max_length=200)
+    org = models.ForeignKey(
+        "orgs.Organization", on_delete=models.PROTECT, related_name="+", verbose_name="党组织"
+    )
+    # For scoping: the org's path; for a person, their branch's.
+    org_path = models.CharField(max_length=255)
+    period_start = models.DateField("期间起")
+    period_end = models.DateField("期间止")
+    due = models.DateField("到期日", null=True, blank=True)
+    estimated = models.BooleanField("日期为估算", default=False)
+    message = models.TextField("说明")
+    source = models.CharField("依据", max_length=300)
+    remedy = models.TextField("整改办法", blank=True)
+    facts = models.JSONField("所用事实", default=dict)
+    link = models.CharField("处理页面", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["org_path", "rule_id", "id"]
+        indexes = [
+            models.Index(fields=["run", "state"], name="finding_run_state"),
+            models.Index(fields=["org_path"], name="finding_org_path"),
+            models.Index(fields=["rule_id"], name="finding_rule"),
+        ]
+        verbose_name = "检查结果"
+        verbose_name_plural = "检查结果"
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.subject_label}：{self.state}"

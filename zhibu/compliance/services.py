@@ -1,16 +1,25 @@
-"""Every write to an org's policy (a school's own values, the pack it uses): validated, atomic, audited."""
+"""Every write to an org's policy (a school's own values, the pack it uses): validated, atomic, audited;
+and the evaluation runs that store findings."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import JSONField
+from django.urls import reverse
+from django.utils import timezone
 
+from zhibu.compliance import facts as facts_mod
 from zhibu.compliance import packs
-from zhibu.compliance.models import PolicyAssignment, PolicyOverride
+from zhibu.compliance.kinds import STATES
+from zhibu.compliance.models import EvaluationRun, Finding, PolicyAssignment, PolicyOverride, Trigger
 from zhibu.compliance.values import ValueFault, display, to_plain
 from zhibu.core.audit import audit_record
-from zhibu.core.errors import NotPermitted, ServiceError
+from zhibu.core.calendar import WorkdayCalendar
+from zhibu.core.errors import NotFound, NotPermitted, ServiceError
 from zhibu.core.scoping import Scope
 from zhibu.orgs.models import Organization, OrgKind
 
@@ -146,3 +155,157 @@ def _trial(key: str, value: Any, org: Organization) -> packs.Override:
     return packs.Override(
         key=key, value=value, org_id=org.pk, org_name=org.name, org_path=org.path, is_school=org.is_school
     )
+
+
+# Evaluation --------------------------------------------------------------------------------------------
+
+# Kinds that judge the state of things on the day of the run (their period is that day); the others look
+# at the year under evaluation.
+_STRUCTURAL_KINDS = ("count_within", "post_held", "term_expiry")
+BATCH_SIZE = 2000
+
+
+class _Adder:
+    """add_workdays for the kinds, remembering whether any date it gave was only estimated."""
+
+    def __init__(self, calendar: WorkdayCalendar) -> None:
+        self.calendar = calendar
+        self.estimated = False
+
+    def __call__(self, start: dt.date, n: int) -> dt.date:
+        result = self.calendar.add_workdays(start, n)
+        self.estimated = self.estimated or result.estimated
+        return result.date
+
+
+def _check_may_evaluate(scope: Scope, org: Organization) -> None:
+    if not scope.can_view_path(org.path):
+        raise NotFound("党组织不存在或不在您的权限范围内")
+    # Seeing one's own branch as a member is not enough: a manager or an overseer of the org runs it.
+    if not any(org.path.startswith(p) for p in scope.view_paths):
+        raise NotPermitted("您无权对此党组织运行检查")
+
+
+@transaction.atomic
+def evaluation_run(
+    *,
+    actor: Any,
+    scope: Scope,
+    org: Organization,
+    year: int,
+    today: dt.date | None = None,
+    trigger: str = Trigger.MANUAL,
+    lib: packs.Library | None = None,
+) -> EvaluationRun:
+    """Evaluate every enabled rule over the org's subtree and store the run with its findings."""
+    _check_may_evaluate(scope, org)
+    if not 1900 <= year <= 2200:
+        raise ServiceError("年度应在 1900 至 2200 之间", field="year")
+    if trigger not in Trigger.values:
+        raise ServiceError(f"未知的发起方式 {trigger}", field="trigger")
+    started_at = timezone.now()
+    today = today or timezone.localdate()
+    gathered = facts_mod.gather(org, today=today)
+    policies = packs.effective_policies(gathered.orgs, lib=lib)
+    adder = _Adder(WorkdayCalendar.load({year - 1, year, year + 1, today.year}))
+    year_start, year_end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    org_link = reverse("orgs:detail", args=["__code__"])
+    person_link = reverse("people:detail", args=[0])
+
+    findings: list[Finding] = []
+    rule_ids: set[str] = set()
+
+    def add(
+        rule: packs.ResolvedRule,
+        subject: tuple[str, int, str],
+        at: Organization,
+        facts: dict[str, Any],
+        link: str,
+    ) -> None:
+        adder.estimated = False
+        outcome = rule.check(facts, today, add_workdays=adder)
+        yearly = rule.kind not in _STRUCTURAL_KINDS
+        rule_ids.add(rule.id)
+        findings.append(
+            Finding(
+                rule_id=rule.id,
+                rule_title=rule.title[:200],
+                severity=outcome.severity or rule.severity,
+                state=outcome.state,
+                subject_type=subject[0],
+                subject_id=subject[1],
+                subject_label=subject[2][:200],
+                org=at,
+                org_path=at.path,
+                period_start=year_start if yearly else today,
+                period_end=year_end if yearly else today,
+                due=outcome.due,
+                estimated=adder.estimated,
+                message=outcome.message,
+                source=rule.source[:300],
+                remedy=rule.remedy,
+                facts=outcome.facts_used,
+                link=link,
+            )
+        )
+
+    for o in gathered.orgs:
+        rules = [r for r in policies[o.pk].rules if r.subject == "org"]
+        for rule in rules:
+            if rule.applies_to.org_kinds and o.kind not in rule.applies_to.org_kinds:
+                continue
+            link = org_link.replace("__code__", o.code)
+            add(rule, ("org", o.pk, o.name), o, gathered.org_facts[o.pk], link)
+    for m in gathered.members:
+        branch = gathered.by_id.get(m.org_id)
+        if branch is None:
+            continue
+        for rule in policies[branch.pk].rules:
+            if rule.subject != "person":
+                continue
+            if rule.applies_to.statuses and m.status not in rule.applies_to.statuses:
+                continue
+            facts = facts_mod.person_facts(m, year=year, today=today)
+            add(rule, ("person", m.id, m.name), branch, facts, person_link.replace("/0/", f"/{m.id}/"))
+
+    counts = {state: 0 for state in STATES}
+    for f in findings:
+        counts[f.state] += 1
+    run = EvaluationRun.objects.create(
+        root=org,
+        year=year,
+        as_of=today,
+        started_at=started_at,
+        finished_at=timezone.now(),
+        triggered_by=_user(actor),
+        trigger=trigger,
+        counts=counts,
+        rule_count=len(rule_ids),
+    )
+    for f in findings:
+        f.run = run
+    _store_findings(findings)
+    return run
+
+
+_COPIED = tuple(f for f in Finding._meta.concrete_fields if not f.primary_key)  # every column but the id
+
+
+def _store_findings(findings: list[Finding]) -> None:
+    """Insert the findings: on PostgreSQL with COPY (a district's twenty thousand rows in well under a
+    second, where INSERT spends seconds adapting values), elsewhere in batched INSERTs."""
+    if connection.vendor != "postgresql" or not findings:
+        Finding.objects.bulk_create(findings, batch_size=BATCH_SIZE)
+        return
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in _COPIED)
+    table = connection.ops.quote_name(Finding._meta.db_table)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for finding in findings:
+            copy.write_row(
+                [
+                    json.dumps(f.value_from_object(finding), ensure_ascii=False)
+                    if isinstance(f, JSONField)
+                    else f.value_from_object(finding)
+                    for f in _COPIED
+                ]
+            )

@@ -6,11 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from zhibu.compliance import catalogue, packs, selectors, services
 from zhibu.compliance.forms import AssignForm, OverrideForm
-from zhibu.compliance.kinds import KINDS
+from zhibu.compliance.kinds import KINDS, STATES
 from zhibu.core.errors import NotFound, NotPermitted, ServiceError
 from zhibu.core.views import form_add_service_errors, handles_refusals
 from zhibu.orgs.selectors import org_get_visible
@@ -137,3 +139,49 @@ def assign(request: HttpRequest, code: str) -> HttpResponse:
     else:
         messages.success(request, "已更改使用的制度包")
     return redirect("compliance:detail", code=org.code)
+
+
+def _year(request: HttpRequest) -> int:
+    raw = request.GET.get("year") or request.POST.get("year") or ""
+    if raw.isdigit() and 1900 <= int(raw) <= 2200:
+        return int(raw)
+    return timezone.localdate().year
+
+
+@login_required
+@handles_refusals
+def board(request: HttpRequest, code: str) -> HttpResponse:
+    scope = request.scope  # type: ignore[attr-defined]
+    states = tuple(s for s in request.GET.getlist("state") if s in STATES)
+    filters = selectors.FindingFilters(states=states, rule=request.GET.get("rule", "").strip()[:100])
+    page = selectors.board_page(scope, code, year=_year(request), filters=filters)
+    return render(
+        request,
+        "compliance/board.html",
+        {"page": page, "org": page.org, "states": STATES, "state_order": selectors.STATE_ORDER},
+    )
+
+
+@require_POST
+@login_required
+@handles_refusals
+def board_run(request: HttpRequest, code: str) -> HttpResponse:
+    scope = request.scope  # type: ignore[attr-defined]
+    org = org_get_visible(scope, code)
+    if not scope.can_manage_org(org):
+        raise NotPermitted("您无权对此党组织运行检查")
+    year = _year(request)
+    try:
+        run = services.evaluation_run(actor=request.user, scope=scope, org=org, year=year)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已完成检查：{sum(run.counts.values())} 条结果")
+    return redirect(f"{reverse('compliance:board', args=[org.code])}?year={year}")
+
+
+@login_required
+def mine(request: HttpRequest) -> HttpResponse:
+    scope = request.scope  # type: ignore[attr-defined]
+    page = selectors.obligations_of(scope, year=_year(request))
+    return render(request, "compliance/mine.html", {"page": page, "states": STATES})
