@@ -94,3 +94,14 @@ def test_createadmin_refuses_a_weak_password_and_creates_with_a_good_one(db, mon
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.check_password("Sturdy-Password-2026")
     assert main(["createadmin", "--username", "admin"]) == 2
+
+
+def test_an_unexpected_failure_is_one_sentence_and_exit_1(db, monkeypatch, capsys):
+    def boom(*args, **kwargs):
+        raise RuntimeError("磁盘已满")
+
+    monkeypatch.setattr("zhibu.cli._ready", boom)
+    monkeypatch.delenv("ZHIBU_DEBUG", raising=False)
+    assert main(["check", "--org", "SA", "--year", "2026"]) == 1
+    err = capsys.readouterr().err
+    assert "磁盘已满" in err and "Traceback" not in err

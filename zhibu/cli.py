@@ -27,6 +27,12 @@ def _setup_django() -> None:
     django.setup()
 
 
+def _ready() -> None:
+    """Set up Django and bring the database schema up to date (after an upgrade, before any data work)."""
+    _setup_django()
+    _migrate()
+
+
 def _migrate(verbosity: int = 0) -> None:
     from django.core.management import call_command
 
@@ -131,7 +137,7 @@ def cmd_import_people(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise CommandError(f"找不到文件：{path}")
-    _setup_django()
+    _ready()
     from zhibu.core.errors import ServiceError
     from zhibu.orgs.models import Organization
     from zhibu.people.importing import import_people
@@ -158,7 +164,7 @@ def cmd_import_people(args: argparse.Namespace) -> int:
 
 
 def cmd_export_people(args: argparse.Namespace) -> int:
-    _setup_django()
+    _ready()
     from zhibu.orgs.models import Organization
     from zhibu.people.exporting import export_people_xlsx
     from zhibu.people.selectors import PersonFilters, person_list_visible_to
@@ -182,7 +188,7 @@ def cmd_export_people(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    _setup_django()
+    _ready()
     import json
 
     from zhibu.compliance.kinds import STATES
@@ -308,7 +314,7 @@ def cmd_calendar_help(args: argparse.Namespace) -> int:
 def cmd_calendar_show(args: argparse.Namespace) -> int:
     if not 1900 <= args.year <= 2200:
         raise CommandError("年份应在 1900 至 2200 之间")
-    _setup_django()
+    _ready()
     from zhibu.core.calendar import WEEKDAY_NAMES, DayKind, DaySource, WorkdayCalendar
 
     calendar = WorkdayCalendar.load([args.year])
@@ -358,7 +364,7 @@ def cmd_calendar_load(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise CommandError(f"找不到文件：{path}")
-    _setup_django()
+    _ready()
     from zhibu.core.calendar_services import calendar_year_load_file
 
     content = path.read_bytes()
@@ -377,7 +383,7 @@ def cmd_calendar_set(args: argparse.Namespace) -> int:
     if args.workday == args.holiday:
         raise CommandError("请用 --workday 或 --holiday 指明这一天上班还是放假（二者选一）")
     date = _parse_date(args.date)
-    _setup_django()
+    _ready()
     from zhibu.core.calendar_services import calendar_day_set
 
     day = _calendar_service(
@@ -396,7 +402,7 @@ def cmd_calendar_set(args: argparse.Namespace) -> int:
 
 def cmd_calendar_clear(args: argparse.Namespace) -> int:
     date = _parse_date(args.date)
-    _setup_django()
+    _ready()
     from zhibu.core.calendar_services import calendar_day_clear
 
     _calendar_service(lambda: calendar_day_clear(actor=_system_actor(), scope=_admin_scope(), date=date))
@@ -565,6 +571,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # An operator gets a sentence, not a traceback; ZHIBU_DEBUG=1 shows the traceback for a bug report.
+        if os.environ.get("ZHIBU_DEBUG") == "1":
+            raise
+        print(
+            f"错误：命令未完成（{type(exc).__name__}：{exc}）。设置 ZHIBU_DEBUG=1 可查看详细信息。",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
