@@ -132,3 +132,14 @@ def test_my_obligations_show_my_findings_and_my_posts_problems(world, scope_of, 
 
 def test_home_links_to_my_obligations(world, client_as):
     assert "/policy/me/" in client_as(world.users.member).get("/").content.decode()
+
+
+def test_the_problem_list_shows_what_to_act_on_and_keeps_unknowns_one_filter_away(world, scope_of, client_as):
+    _evaluate(world, scope_of)
+    client = client_as(world.users.school_secretary)
+    html = client.get("/policy/board/SA/?year=2026").content.decode()
+    problems = html.split("需要处理的结果", 1)[1]
+    assert "书记空缺" in problems
+    assert "无法判断" not in problems.split("</table>", 1)[0].split("<table", 1)[1]
+    html = client.get("/policy/board/SA/?year=2026&state=unknown").content.decode()
+    assert "张三丰" in html  # the lapse check of a member, unknown until dues and meetings exist

@@ -187,6 +187,10 @@ def run_json(run: EvaluationRun) -> dict[str, Any]:
 # The board ---------------------------------------------------------------------------------------------
 
 STATE_ORDER = ("overdue", "violated", "due_soon", "unknown", "ok", "not_applicable")
+# What the board lists unless asked otherwise: what someone has to act on. "Unknown" (no records yet,
+# e.g. every member's lapse check before dues exist) would bury the few real problems; it stays one
+# filter away and is counted above the list.
+ACTION_STATES = ("overdue", "violated", "due_soon")
 PROBLEM_LIMIT = 200
 
 
@@ -285,7 +289,7 @@ def board_page(scope: Scope, code: str, *, year: int, filters: FindingFilters | 
         for child in children:
             counts = rolled.get(child.path, dict.fromkeys(STATES, 0))
             page.children.append(ChildRow(child, counts))
-    listed = in_run.exclude(state="ok") if not filters.states else in_run.filter(state__in=filters.states)
+    listed = in_run.filter(state__in=filters.states or ACTION_STATES)
     if filters.rule:
         listed = listed.filter(rule_id=filters.rule)
     page.findings_total = listed.count()
