@@ -291,10 +291,43 @@ def evaluation_run(
 _COPIED = tuple(f for f in Finding._meta.concrete_fields if not f.primary_key)  # every column but the id
 
 
+def _sqlite_value(is_json: bool, value: Any) -> Any:
+    if value is None:
+        return None
+    if is_json:
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dt.datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _insert_many(findings: list[Finding]) -> None:
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in _COPIED)
+    table = connection.ops.quote_name(Finding._meta.db_table)
+    marks = ", ".join(["%s"] * len(_COPIED))
+    # Findings hold plain values: convert them directly, as the COPY path does (get_db_prep_save per
+    # cell was most of the time of a district's evaluation).
+    json_fields = {i for i, f in enumerate(_COPIED) if isinstance(f, JSONField)}
+    rows = [
+        [_sqlite_value(i in json_fields, f.value_from_object(x)) for i, f in enumerate(_COPIED)]
+        for x in findings
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # noqa: S608
+
+
 def _store_findings(findings: list[Finding]) -> None:
     """Insert the findings: on PostgreSQL with COPY (a district's twenty thousand rows in well under a
-    second, where INSERT spends seconds adapting values), elsewhere in batched INSERTs."""
-    if connection.vendor != "postgresql" or not findings:
+    second, where INSERT spends seconds adapting values); on SQLite with one prepared INSERT executed
+    for every row (Django's bulk_create stops at 999 parameters, about fifty findings a statement)."""
+    if not findings:
+        return
+    if connection.vendor == "sqlite":
+        _insert_many(findings)
+        return
+    if connection.vendor != "postgresql":
         Finding.objects.bulk_create(findings, batch_size=BATCH_SIZE)
         return
     columns = ", ".join(connection.ops.quote_name(f.column) for f in _COPIED)
