@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -11,10 +11,11 @@ from zhibu.compliance import packs
 from zhibu.compliance.kinds import KINDS, SEVERITIES, STATES
 from zhibu.compliance.models import EvaluationRun, Finding, PolicyAssignment
 from zhibu.compliance.packs import NATIONAL, EffectivePolicy, Parameter, ResolvedRule
+from zhibu.compliance.rating import Distribution, Rating, branch_rating, ratings_under
 from zhibu.compliance.services import policy_editable
 from zhibu.core.models import AuditEntry
 from zhibu.core.scoping import Scope
-from zhibu.orgs.models import Organization
+from zhibu.orgs.models import Organization, OrgKind
 from zhibu.orgs.selectors import org_get_visible
 
 
@@ -224,6 +225,9 @@ class BoardPage:
     rules: list[tuple[str, str]]  # (id, title) for the filter
     filters: FindingFilters
     can_run: bool
+    rating: Rating | None = None  # a branch's own stars with the breakdown
+    ratings: list[Rating] = field(default_factory=list)  # the branches below, best first
+    distribution: Distribution | None = None
 
 
 def _counts_by(rows: Any, key: str) -> dict[Any, dict[str, int]]:
@@ -296,7 +300,33 @@ def board_page(scope: Scope, code: str, *, year: int, filters: FindingFilters | 
     page.findings = list(
         listed.select_related("org").order_by("org_path", "rule_id", "subject_label", "id")[:PROBLEM_LIMIT]
     )
+    _add_ratings(scope, page, run)
     return page
+
+
+def _add_ratings(scope: Scope, page: BoardPage, run: EvaluationRun) -> None:
+    """A branch's stars, or the stars of the branches below a school or work committee. Only for those
+    who see the branches' own findings: the breakdown is made of them (a member sees only their own)."""
+    org = page.org
+    if org.kind == OrgKind.GROUP:
+        return
+    if org.kind == OrgKind.BRANCH:
+        if _sees_org_findings(scope, org.path):
+            page.rating = branch_rating(run, org)
+        return
+    visible = {
+        pk
+        for pk, path in scope.orgs(
+            Organization.objects.filter(path__startswith=org.path, kind=OrgKind.BRANCH)
+        ).values_list("pk", "path")
+        if _sees_org_findings(scope, path)
+    }
+    if visible:
+        page.ratings, page.distribution = ratings_under(run, org, visible=visible)
+
+
+def _sees_org_findings(scope: Scope, path: str) -> bool:
+    return any(path.startswith(p) for p in scope.view_paths)
 
 
 # My obligations ----------------------------------------------------------------------------------------
