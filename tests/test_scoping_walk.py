@@ -55,6 +55,7 @@ def test_no_route_gives_school_a_anything_of_school_b(world, client_as, persona)
     from zhibu.orgs.models import Post
 
     b_post = Post.objects.get(org=world.sb_b1)
+    b_note = _b_notification(world)
     b_values = {
         "code": world.sb_b1.code,
         "pk": str(world.people.outsider.pk),
@@ -64,6 +65,7 @@ def test_no_route_gives_school_a_anything_of_school_b(world, client_as, persona)
         "token_id": "999999",
         "user_id": str(world.users.outsider.pk),
         "year": "2027",
+        "notification_id": str(b_note.pk),
     }
     client = client_as(getattr(world.users, persona))
     visited = 0
@@ -83,6 +85,37 @@ def test_no_route_gives_school_a_anything_of_school_b(world, client_as, persona)
                 leaked = [m for m in B_MARKERS if m in text]
                 assert not leaked, (method, url, leaked)
     assert visited > 20
+
+
+def _b_notification(world):  # type: ignore[no-untyped-def]
+    """A reminder of school B's outsider, with a failed e-mail: neither may show to school A."""
+    import datetime as dt
+
+    from zhibu.compliance.models import EmailDelivery, Notification
+
+    delivery = EmailDelivery.objects.create(
+        user=world.users.outsider,
+        to_address="qian@example.cn",
+        subject="支部提醒：钱七",
+        body="第二小学党总支 SB-B1",
+        state="failed",
+        attempts=1,
+        last_error="SB-B1 钱七",
+    )
+    return Notification.objects.create(
+        user=world.users.outsider,
+        day=dt.date(2026, 6, 30),
+        rule_id="org.secretary",
+        rule_title="配备书记",
+        subject_type="person",
+        subject_id=world.people.other.pk,
+        subject_label="孙八",
+        state="overdue",
+        message="孙八 SB-B1",
+        org=world.sb_b1,
+        org_path=world.sb_b1.path,
+        email=delivery,
+    )
 
 
 def test_every_listing_of_school_a_still_shows_school_a(world, client_as):

@@ -101,10 +101,116 @@ def cmd_run(args: argparse.Namespace) -> int:
         # The control socket lives at one path per user; two instances on a machine would share it.
         "--no-control-socket",
     ]
+    return _serve_with_worker(command)
+
+
+class _Stop(Exception):
+    """SIGTERM arrived: stop the server and the worker."""
+
+
+def _serve_with_worker(command: list[str], worker_argv: list[str] | None = None) -> int:
+    """Run the web server and one task worker beside it; when either the server exits or we are told to
+    stop (Ctrl+C, SIGTERM), stop both and wait for them, so no process is left behind."""
+    import signal
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise _Stop
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    procs: list[subprocess.Popen[bytes]] = []
     try:
-        return subprocess.call(command)  # noqa: S603  (fixed argv, our own interpreter)
-    except KeyboardInterrupt:
+        worker_argv = worker_argv or [sys.executable, "-m", "zhibu.cli", "worker"]
+        procs.append(subprocess.Popen(worker_argv))  # noqa: S603  (fixed argv, our own interpreter)
+        print("后台任务进程已启动（提醒、每日检查）", flush=True)
+        server = subprocess.Popen(command)  # noqa: S603  (fixed argv, our own interpreter)
+        procs.append(server)
+        return server.wait()
+    except (KeyboardInterrupt, _Stop):
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _stop_all(procs)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_all(procs: list[subprocess.Popen[bytes]], timeout: float = 15) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        except KeyboardInterrupt:
+            p.kill()
+            p.wait()
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """The database task worker, with the daily scheduler in a thread beside it."""
+    if args.interval <= 0:
+        raise CommandError("--interval 应为正数（秒）")
+    _ready()
+    import threading
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from zhibu.compliance.tasks import schedule_due
+
+    stop = threading.Event()
+
+    def scheduler() -> None:
+        while not stop.is_set():
+            try:
+                for name in schedule_due():
+                    print(f"已安排今日任务：{name}", flush=True)
+            except Exception as exc:  # the scheduler must outlive a passing database error
+                print(f"安排每日任务时出错：{type(exc).__name__}：{exc}", file=sys.stderr, flush=True)
+            finally:
+                connection.close()
+            stop.wait(60)
+
+    if not args.batch and not args.no_schedule:
+        threading.Thread(target=scheduler, name="zhibu-scheduler", daemon=True).start()
+    try:
+        call_command(
+            "db_worker",
+            batch=args.batch,
+            interval=args.interval,
+            startup_delay=False,
+            verbosity=1 if args.verbose else 0,
+        )
+    finally:
+        stop.set()
+    return 0
+
+
+def cmd_remind(args: argparse.Namespace) -> int:
+    _ready()
+    from zhibu.compliance.notifications import reminders_send
+
+    result = reminders_send()
+    print(
+        f"即将到期或已逾期的检查结果 {result.findings} 条；新提醒 {result.created} 条；"
+        f"待发邮件 {result.emails} 封（由后台任务进程发送）"
+    )
+    return 0
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    _ready()
+    from zhibu.compliance.models import EvaluationRun
+    from zhibu.compliance.tasks import nightly_evaluation
+
+    run_ids = nightly_evaluation.call()
+    for run in EvaluationRun.objects.filter(pk__in=run_ids).select_related("root"):
+        print(f"{run.root.name}（{run.root.code}）{run.year} 年检查完成：结果 {sum(run.counts.values())} 条")
+    if not run_ids:
+        print("没有党组织，未检查")
+    return 0
 
 
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:
@@ -509,6 +615,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="进程数（默认 2）")
     p.add_argument("--no-demo", action="store_true", help="新数据库时不生成演示数据")
     p.set_defaults(func=cmd_run)
+
+    p = add("worker", "运行后台任务进程：每日检查、到期提醒和邮件发送（zhibu run 会自动启动一个）")
+    p.add_argument("--batch", action="store_true", help="只运行已排队的任务，然后退出")
+    p.add_argument("--interval", type=float, default=1.0, help="无任务时每隔多少秒查看一次（默认 1）")
+    p.add_argument("--no-schedule", action="store_true", help="不自动安排每日任务（只运行排队的任务）")
+    p.add_argument("--verbose", action="store_true", help="输出每个任务的运行记录")
+    p.set_defaults(func=cmd_worker)
+
+    p = add("remind", "立即生成到期提醒（即将到期、已逾期的检查结果），同一天不重复提醒")
+    p.set_defaults(func=cmd_remind)
+
+    p = add("nightly", "立即按本年度检查每个顶级党组织（与每日自动检查相同）")
+    p.set_defaults(func=cmd_nightly)
 
     p = add("demo", "生成演示数据：一个教育工委及其下属学校")
     p.add_argument("--schools", type=int, default=1, help="学校数量（默认 1）")

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "template_partials",
     "ninja",  # only for the Swagger UI files it ships: the docs page never loads a CDN
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "zhibu.core",
     "zhibu.accounts",
     "zhibu.orgs",
@@ -161,3 +163,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("ZHIBU_LOG_LEVEL", "WARNING")},
 }
+
+# Background tasks (reminders, nightly evaluation): Django's tasks API with the database backend.
+# `zhibu worker` runs them; `zhibu run` starts one worker beside the web server.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Local hours (Asia/Shanghai) from which the worker enqueues the two daily tasks, once per day each.
+ZHIBU_NIGHTLY_HOUR = int(os.environ.get("ZHIBU_NIGHTLY_HOUR", "2"))
+ZHIBU_REMINDER_HOUR = int(os.environ.get("ZHIBU_REMINDER_HOUR", "7"))
+
+# E-mail reminders: only when ZHIBU_SMTP_HOST is set; otherwise reminders are in-app only.
+EMAIL_HOST = os.environ.get("ZHIBU_SMTP_HOST", "")
+EMAIL_PORT = int(os.environ.get("ZHIBU_SMTP_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("ZHIBU_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("ZHIBU_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("ZHIBU_SMTP_TLS", "1") == "1"
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = os.environ.get("ZHIBU_SMTP_FROM", "") or EMAIL_HOST_USER or "zhibu@localhost"
+ZHIBU_EMAIL_ENABLED = bool(EMAIL_HOST)
+ZHIBU_EMAIL_MAX_ATTEMPTS = int(os.environ.get("ZHIBU_EMAIL_MAX_ATTEMPTS", "4"))

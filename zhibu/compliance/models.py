@@ -132,3 +132,95 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id} {self.subject_label}：{self.state}"
+
+
+class Notification(models.Model):
+    """An in-app reminder of one due-soon or overdue finding for one responsible user on one day."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name="用户"
+    )
+    day = models.DateField("提醒日期")
+    rule_id = models.CharField("规则", max_length=100)
+    rule_title = models.CharField("规则名称", max_length=200)
+    subject_type = models.CharField("对象类型", max_length=16)
+    subject_id = models.PositiveBigIntegerField("对象 id")
+    subject_label = models.CharField("对象", max_length=200)
+    state = models.CharField("状态", max_length=16, choices=list(STATES.items()))
+    due = models.DateField("到期日", null=True, blank=True)
+    message = models.TextField("说明")
+    org = models.ForeignKey(
+        "orgs.Organization", on_delete=models.PROTECT, related_name="+", verbose_name="党组织"
+    )
+    org_path = models.CharField(max_length=255)
+    finding = models.ForeignKey(Finding, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    email = models.ForeignKey(
+        "EmailDelivery", null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    created_at = models.DateTimeField("提醒时间", auto_now_add=True)
+    read_at = models.DateTimeField("已读时间", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "rule_id", "subject_type", "subject_id", "day"],
+                name="notification_once_per_user_subject_day",
+            )
+        ]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+        verbose_name = "提醒"
+        verbose_name_plural = "提醒"
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.rule_id} {self.subject_label}（{self.day}）"
+
+
+class DeliveryState(models.TextChoices):
+    QUEUED = "queued", "待发送"
+    SENT = "sent", "已发送"
+    FAILED = "failed", "发送失败"
+
+
+class EmailDelivery(models.Model):
+    """One reminder e-mail to one user (a digest of that day's new notifications) and how sending went."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name="收件人"
+    )
+    to_address = models.EmailField("邮箱")
+    subject = models.CharField("主题", max_length=200)
+    body = models.TextField("正文")
+    state = models.CharField(
+        "状态", max_length=16, choices=DeliveryState.choices, default=DeliveryState.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField("尝试次数", default=0)
+    last_error = models.TextField("最近错误", blank=True)
+    next_attempt_at = models.DateTimeField("下次重试", null=True, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    sent_at = models.DateTimeField("发送时间", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state"], name="emaildelivery_state")]
+        verbose_name = "邮件发送"
+        verbose_name_plural = "邮件发送"
+
+    def __str__(self) -> str:
+        return f"{self.to_address} {self.subject}（{self.get_state_display()}）"
+
+
+class ScheduledRun(models.Model):
+    """A daily task enqueued for a day: the scheduler enqueues each task at most once a day."""
+
+    task_name = models.CharField("任务", max_length=100)
+    day = models.DateField("日期")
+    enqueued_at = models.DateTimeField("入队时间", auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task_name", "day"], name="scheduledrun_once_a_day")]
+        verbose_name = "定时任务"
+        verbose_name_plural = "定时任务"
+
+    def __str__(self) -> str:
+        return f"{self.task_name} {self.day}"
