@@ -105,3 +105,12 @@ def test_an_unexpected_failure_is_one_sentence_and_exit_1(db, monkeypatch, capsy
     assert main(["check", "--org", "SA", "--year", "2026"]) == 1
     err = capsys.readouterr().err
     assert "磁盘已满" in err and "Traceback" not in err
+
+
+def test_a_new_demo_is_checked_once_so_its_board_is_not_empty(world):
+    from zhibu.cli import _first_check
+    from zhibu.compliance.models import EvaluationRun, Finding
+
+    _first_check()
+    run = EvaluationRun.objects.get()
+    assert run.org == world.wc and Finding.objects.filter(run=run, state="violated").exists()

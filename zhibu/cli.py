@@ -50,9 +50,9 @@ def _system_actor() -> Any:
 
 
 def _admin_scope() -> Any:
-    from zhibu.core.scoping import Scope
+    from zhibu.core.scoping import system_scope
 
-    return Scope(user_id=None, manage_paths=("/",), view_paths=("/",), can_reveal_id=True, is_admin=True)
+    return system_scope()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -76,6 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from zhibu.demo import build_demo
 
         result = build_demo(schools=1, seed=1)
+        _first_check()
         _print_logins(result.logins)
     elif not args.no_demo:
         from zhibu.demo import demo_logins
@@ -211,6 +212,16 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     if not run_ids:
         print("没有党组织，未检查")
     return 0
+
+
+def _first_check() -> None:
+    """A new demo shows findings at once instead of after the first night."""
+    from django.utils import timezone
+
+    from zhibu.compliance.models import Trigger
+    from zhibu.compliance.services import evaluate_roots
+
+    evaluate_roots(year=timezone.localdate().year, trigger=Trigger.COMMAND)
 
 
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:

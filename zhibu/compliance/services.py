@@ -342,3 +342,14 @@ def _store_findings(findings: list[Finding]) -> None:
                     for f in _COPIED
                 ]
             )
+
+
+def evaluate_roots(*, year: int, trigger: str) -> list[EvaluationRun]:
+    """Evaluate every top-level org (each work committee) for a year, as the system (nightly, demo)."""
+    from zhibu.core.scoping import system_scope
+    from zhibu.orgs.models import Organization
+
+    return [
+        evaluation_run(actor=None, scope=system_scope(), org=org, year=year, trigger=trigger)
+        for org in Organization.objects.filter(parent__isnull=True).order_by("path")
+    ]

@@ -17,25 +17,14 @@ from django.utils import timezone
 from django_tasks import task
 
 
-def _admin_scope() -> Any:
-    from zhibu.core.scoping import Scope
-
-    return Scope(user_id=None, manage_paths=("/",), view_paths=("/",), can_reveal_id=True, is_admin=True)
-
-
 @task()
 def nightly_evaluation(year: int | None = None) -> list[int]:
     """Evaluate every top-level org (work committee or root) for the year; returns the run ids."""
     from zhibu.compliance.models import Trigger
-    from zhibu.compliance.services import evaluation_run
-    from zhibu.orgs.models import Organization
+    from zhibu.compliance.services import evaluate_roots
 
     year = year or timezone.localdate().year
-    runs = []
-    for org in Organization.objects.filter(parent__isnull=True).order_by("path"):
-        run = evaluation_run(actor=None, scope=_admin_scope(), org=org, year=year, trigger=Trigger.NIGHTLY)
-        runs.append(run.pk)
-    return runs
+    return [run.pk for run in evaluate_roots(year=year, trigger=Trigger.NIGHTLY)]
 
 
 @task()

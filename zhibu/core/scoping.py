@@ -100,6 +100,11 @@ class Scope:
 ANONYMOUS = Scope(user_id=None)
 
 
+def system_scope() -> Scope:
+    """The scope of the system itself (commands, nightly tasks): everything, as an administrator."""
+    return Scope(user_id=None, manage_paths=("/",), view_paths=("/",), can_reveal_id=True, is_admin=True)
+
+
 def scope_for(user: Any, *, on: dt.date | None = None) -> Scope:
     """Build a user's scope in a fixed number of queries (grants, posts, own branch)."""
     from zhibu.orgs.models import MANAGING_ROLES, Post
