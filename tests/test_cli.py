@@ -113,4 +113,4 @@ def test_a_new_demo_is_checked_once_so_its_board_is_not_empty(world):
 
     _first_check()
     run = EvaluationRun.objects.get()
-    assert run.org == world.wc and Finding.objects.filter(run=run, state="violated").exists()
+    assert run.root == world.wc and Finding.objects.filter(run=run, state="violated").exists()
