@@ -60,3 +60,15 @@ def test_term_page(world, client_as):
     )
     assert response.status_code == 302
     assert "2029-06-01" in client.get("/orgs/SA/").content.decode()
+
+
+def test_term_form_takes_the_usual_length_from_the_policy_not_from_code(world, client_as):
+    from zhibu.compliance.models import PolicyOverride
+
+    client = client_as(world.users.school_secretary)
+    page = client.get("/orgs/SA/terms/new/").content.decode()
+    assert 'value="5"' in page and "任期 5 年" in page  # national: a school committee serves 5 years
+    assert 'value="3"' in client.get("/orgs/SA-B1/terms/new/").content.decode()
+    PolicyOverride.objects.create(org=world.sa, key="term.branch_years", value=5)
+    page = client.get("/orgs/SA-B1/terms/new/").content.decode()
+    assert 'value="5"' in page and "本校设置" in page

@@ -46,9 +46,6 @@ class PostEndForm(forms.Form):
 class TermForm(forms.Form):
     number = forms.IntegerField(label="届次", min_value=1, required=False)
     started_on = forms.DateField(label="选举日期", widget=DateInput)
-    length_years = forms.IntegerField(
-        label="任期（年）",
-        min_value=1,
-        max_value=10,
-        help_text="支部、总支一般3年，学校党委一般5年，以上级批复为准",
-    )
+    # The usual length comes from the org's effective policy (term.*_years); the view sets it as the
+    # initial value and says where it comes from. 1–10 only catches typing mistakes.
+    length_years = forms.IntegerField(label="任期（年）", min_value=1, max_value=10)

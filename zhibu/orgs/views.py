@@ -13,7 +13,7 @@ from zhibu.core.errors import NotFound, NotPermitted, ServiceError
 from zhibu.core.views import form_add_service_errors, handles_refusals
 from zhibu.orgs import selectors, services
 from zhibu.orgs.forms import OrgCreateForm, OrgEditForm, PostAssignForm, PostEndForm, TermForm
-from zhibu.orgs.models import ALLOWED_CHILDREN, OrgKind, Post
+from zhibu.orgs.models import ALLOWED_CHILDREN, Organization, OrgKind, Post
 
 
 @login_required
@@ -194,11 +194,31 @@ def dissolve(request: HttpRequest, code: str) -> HttpResponse:
     return redirect("orgs:detail", code=org.parent.code if org.parent else org.code)
 
 
+def _usual_term(org: Organization) -> tuple[int | None, str]:
+    """The term length the org's policy sets (e.g. term.branch_years), and a hint saying where from."""
+    from zhibu.compliance.packs import effective_policy
+
+    policy = effective_policy(org)
+    key = f"term.{org.kind}_years"
+    try:
+        years = policy.value(key)
+    except KeyError:
+        return None, ""
+    if not years:
+        return None, ""
+    return (
+        years,
+        f"按适用制度（{policy.origin(key)}），{OrgKind(org.kind).label}任期 {years} 年；以上级批复为准",
+    )
+
+
 @login_required
 @handles_refusals
 def term_new(request: HttpRequest, code: str) -> HttpResponse:
     scope, org = _managed(request, code)
-    form = TermForm(request.POST or None)
+    years, hint = _usual_term(org)
+    form = TermForm(request.POST or None, initial={"length_years": years} if years else {})
+    form.fields["length_years"].help_text = hint
     if request.method == "POST" and form.is_valid():
         try:
             services.term_create(actor=request.user, scope=scope, org=org, **form.cleaned_data)
