@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-RESULTS = Path(__file__).resolve().parent / "results"
-REPO = Path(__file__).resolve().parent.parent
+from _common import REPO, RESULTS, write_result
+
 TARGET_SECONDS = 300
 
 
@@ -102,13 +102,9 @@ def main() -> int:
     for key, value in rows:
         print(f"  {key:<{width}}  {value}")
 
-    RESULTS.mkdir(exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"demo-{backend}-{stamp}.json"
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=2))
-    # bench_people_list.py reads the database it should measure from here.
+    write_result("demo", backend, result)
+    # The other benchmarks read the database they should measure from here.
     (RESULTS / "last_demo.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
-    print(f"\n  written {out.relative_to(REPO)}")
     return 0 if result["ok"] else 1
 
 

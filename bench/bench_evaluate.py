@@ -9,31 +9,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import os
 import sys
 import time
-from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
-REPO = Path(__file__).resolve().parent.parent
+from _common import demo_instance, setup_django, write_result
+
 TARGET_SECONDS = 5.0
 
 
 class _Rollback(Exception):
     pass
-
-
-def setup(instance_dir: str) -> None:
-    os.environ["ZHIBU_INSTANCE_DIR"] = instance_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhibu.settings")
-    sys.path.insert(0, str(REPO))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", interactive=False, verbosity=0)
 
 
 def measure(year: int, runs: int) -> list[dict[str, object]]:
@@ -85,26 +70,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    last = RESULTS / "last_demo.json"
-    demo = json.loads(last.read_text()) if last.exists() else {}
-    instance = args.instance_dir or demo.get("instance_dir")
-    if not instance:
-        print("no demo database: run bench/bench_demo.py first or give --instance-dir", file=sys.stderr)
-        return 2
-    if (
-        not args.instance_dir
-        and demo.get("backend") == "postgresql"
-        and not os.environ.get("ZHIBU_DATABASE_URL")
-    ):
-        print("the last demo was built on PostgreSQL: set ZHIBU_DATABASE_URL again", file=sys.stderr)
-        return 2
-    setup(instance)
-    from django.conf import settings
-
+    instance = demo_instance(args.instance_dir)
+    engine = setup_django(instance, migrate=True)
     from zhibu.orgs.models import Organization
     from zhibu.people.models import Person
 
-    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     orgs, people = Organization.objects.count(), Person.objects.count()
     rows = measure(args.year, args.runs)
     best = min(float(r["seconds"]) for r in rows)  # type: ignore[arg-type]
@@ -131,11 +101,7 @@ def main() -> int:
         "ok": ok,
         "runs": rows,
     }
-    RESULTS.mkdir(exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"evaluate-{engine}-{stamp}.json"
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=2))
-    print(f"\n  written {out.relative_to(REPO)}")
+    write_result("evaluate", engine, result)
     return 0 if ok else 1
 
 

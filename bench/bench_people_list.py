@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
-REPO = Path(__file__).resolve().parent.parent
+from _common import demo_instance, setup_django, write_result
+
 TARGET_MEDIAN_MS = 300
 
 # (label, user, path, htmx?)
@@ -29,18 +26,6 @@ CASES = [
     ("htmx: q=zhang", "wc_staff", "/people/?q=zhang", True),
     ("one school (school_secretary)", "school_secretary", "/people/", False),
 ]
-
-
-def setup(instance_dir: str) -> None:
-    os.environ["ZHIBU_INSTANCE_DIR"] = instance_dir
-    hosts = os.environ.get("ZHIBU_ALLOWED_HOSTS", "127.0.0.1,localhost")
-    if "testserver" not in hosts.split(","):
-        os.environ["ZHIBU_ALLOWED_HOSTS"] = hosts + ",testserver"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhibu.settings")
-    sys.path.insert(0, str(REPO))
-    import django
-
-    django.setup()
 
 
 def measure(runs: int, warmup: int) -> list[dict[str, object]]:
@@ -106,21 +91,10 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3)
     args = parser.parse_args()
 
-    last = RESULTS / "last_demo.json"
-    demo = json.loads(last.read_text()) if last.exists() else {}
-    instance = args.instance_dir or demo.get("instance_dir")
-    if not instance:
-        print("no demo database: run bench/bench_demo.py first or give --instance-dir", file=sys.stderr)
-        return 2
-    if demo.get("backend") == "postgresql" and not os.environ.get("ZHIBU_DATABASE_URL"):
-        print("the last demo was built on PostgreSQL: set ZHIBU_DATABASE_URL again", file=sys.stderr)
-        return 2
-    setup(instance)
-    from django.conf import settings
-
+    instance = demo_instance(args.instance_dir)
+    engine = setup_django(instance, test_client=True)
     from zhibu.people.models import Person
 
-    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     people = Person.objects.count()
     rows = measure(args.runs, args.warmup)
 
@@ -146,11 +120,7 @@ def main() -> int:
         "ok": ok,
         "cases": rows,
     }
-    RESULTS.mkdir(exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"people_list-{engine}-{stamp}.json"
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=2))
-    print(f"\n  written {out.relative_to(REPO)}")
+    write_result("people_list", engine, result)
     return 0 if ok else 1
 
 
