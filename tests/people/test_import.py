@@ -469,3 +469,25 @@ def test_htmx_upload_returns_only_the_result(world, client_as):
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="result">')
     assert "已导入 1 人" in html
+
+
+def test_a_nul_in_a_csv_cell_is_a_row_error_not_a_database_failure(world):
+    data = "姓名,所在支部,身份\n张三,SA-B1,正式党员\n李\x00四,SA-B1,正式党员\n".encode()
+    actor = world.users.branch_secretary
+    before = Person.objects.count()
+    report = import_people(
+        io.BytesIO(data), filename="x.csv", org=world.sa_b1, actor=actor, scope=scope_for(actor)
+    )
+    assert not report.ok and any("第3行" in p and "空字符" in p for p in report.problems)
+    assert Person.objects.count() == before
+
+
+def test_a_csv_the_reader_cannot_parse_is_explained_in_chinese_with_its_line(world):
+    data = ('姓名,所在支部,身份\n张三,SA-B1,正式党员\n李四,SA-B1,"' + "长" * 140_000 + '"\n').encode()
+    actor = world.users.branch_secretary
+    with pytest.raises(ServiceError) as exc:
+        import_people(
+            io.BytesIO(data), filename="x.csv", org=world.sa_b1, actor=actor, scope=scope_for(actor)
+        )
+    assert "第3行" in exc.value.message and "过长" in exc.value.message
+    assert "field" not in exc.value.message

@@ -240,11 +240,23 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
             continue
     else:
         raise ServiceError("无法识别 CSV 文件的编码，请另存为“CSV UTF-8”或 .xlsx 后再导入")
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        for row in csv.reader(io.StringIO(text, newline="")):
+        for row in reader:
             yield row[:MAX_COLUMNS]
     except csv.Error as exc:
-        raise ServiceError(f"CSV 文件格式有误：{exc}") from exc
+        # The csv module speaks English; say the same in Chinese, with the line it stopped at.
+        raise ServiceError(f"CSV 文件第{reader.line_num}行格式有误：{_csv_reason(str(exc))}") from exc
+
+
+def _csv_reason(english: str) -> str:
+    if "NUL" in english:
+        return "含有空字符，可能不是文本格式的 CSV 文件，请另存为“CSV UTF-8”或 .xlsx"
+    if "field larger than field limit" in english:
+        return "某个单元格的内容过长"
+    if "new-line character seen in unquoted field" in english or "unexpected end of data" in english:
+        return "引号或换行不配对，请用 Excel 打开后重新保存"
+    return "无法按 CSV 读取，请用 Excel 打开后另存为 .xlsx"
 
 
 def _blank(value: Any) -> bool:
@@ -260,6 +272,9 @@ def _text(value: Any) -> str:
     if isinstance(value, dt.datetime | dt.date):
         return f"{value:%Y-%m-%d}"
     text = str(value).replace("\u3000", " ").strip()
+    if "\x00" in text:
+        # No database stores NUL; PostgreSQL would fail the whole import at the write.
+        raise CellError("含有不可见的控制字符（空字符），请删除后再导入；若整个文件如此，请另存为“CSV UTF-8”")
     # Undo the apostrophe our export puts before formula-like text, so an export re-imports as it was.
     if text[:1] == "'" and text[1:2] in FORMULA_STARTS:
         text = text[1:]
@@ -402,7 +417,7 @@ def _check_header(header: Sequence[Any]) -> dict[int, Column]:
     unknown: list[str] = []
     repeated: list[str] = []
     for index, raw in enumerate(header):
-        text = _text(raw).rstrip("*＊").strip()
+        text = _text(raw.replace("\x00", "") if isinstance(raw, str) else raw).rstrip("*＊").strip()
         if not text:
             continue
         col = by_header.get(text)
