@@ -1,0 +1,80 @@
+"""Every main page and API list runs the same number of queries for a small school and a bigger one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import make_org, make_person, make_post
+from zhibu.compliance.services import evaluation_run
+from zhibu.orgs.models import CommitteeTerm, OrgKind
+
+PAGES = [
+    "/",
+    "/orgs/",
+    "/orgs/SA/",
+    "/orgs/SA-B1/",
+    "/people/",
+    "/people/?q=zsf",
+    "/accounts/",
+    "/tokens/",
+    "/policy/SA/",
+    "/policy/rules/",
+    "/policy/board/SA/",
+    "/policy/board/SA-B1/",
+    "/policy/me/",
+    "/policy/notifications/",
+    "/calendar/2026/",
+    "/calendar/semesters/SA/",
+    "/api/v1/people/",
+    "/api/v1/orgs/",
+    "/api/v1/orgs/SA/",
+    "/api/v1/findings/?org=SA",
+]
+
+
+def _counts(client, person_pk):  # type: ignore[no-untyped-def]
+    out = {}
+    for url in [*PAGES, f"/people/{person_pk}/"]:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        out[url.replace(str(person_pk), "<pk>")] = len(ctx)
+    return out
+
+
+def _grow(world):  # type: ignore[no-untyped-def]
+    """Five more branches with groups, posts, terms and forty more people in school A."""
+    for b in range(5):
+        branch = make_org(f"SA-X{b}", f"新建第{b}党支部", OrgKind.BRANCH, world.sa)
+        group = make_org(f"SA-X{b}-G", f"新建第{b}党小组", OrgKind.GROUP, branch)
+        people = [make_person(f"新人{b}{i}", branch, group=group) for i in range(8)]
+        make_post(branch, people[0], "secretary")
+        make_post(branch, people[1], "organization_officer")
+        CommitteeTerm.objects.create(org=branch, started_on=dt.date(2024, 1, 1), length_years=3)
+
+
+@pytest.mark.parametrize("persona", ["school_secretary", "wc_staff"])
+def test_pages_do_not_run_more_queries_for_a_bigger_school(world, scope_of, client_as, persona):
+    user = getattr(world.users, persona)
+    evaluation_run(
+        actor=world.users.wc_staff,
+        scope=scope_of(world.users.wc_staff),
+        org=world.wc,
+        year=dt.date.today().year,
+    )
+    client = client_as(user)
+    small = _counts(client, world.people.member.pk)
+    _grow(world)
+    evaluation_run(
+        actor=world.users.wc_staff,
+        scope=scope_of(world.users.wc_staff),
+        org=world.wc,
+        year=dt.date.today().year,
+    )
+    big = _counts(client, world.people.member.pk)
+    grew = {url: (small[url], big[url]) for url in small if big[url] != small[url]}
+    assert not grew, f"pages whose queries grew with the data (small, big): {grew}"
