@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "zhibu.orgs",
     "zhibu.people",
     "zhibu.compliance",
+    "zhibu.development",
 ]
 
 MIDDLEWARE = [

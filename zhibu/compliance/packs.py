@@ -32,6 +32,7 @@ import yaml
 from zhibu.compliance import values as v
 from zhibu.compliance.kinds import KINDS, SEVERITIES, STATES, Outcome, SchoolYear, check_rule
 from zhibu.compliance.values import ValueFault, WorkdayAdder
+from zhibu.development.steps import Development, parse_development
 
 if TYPE_CHECKING:
     from zhibu.orgs.models import Organization
@@ -71,7 +72,7 @@ CONFIDENCE: dict[str, str] = {
 }
 VARIES: dict[str, str] = {"no": "全国统一", "overlay": "全国默认，地方常细化", "yes": "多由地方规定"}
 
-_PACK_KEYS = ("pack", "title", "extends", "description", "example", "parameters", "rules")
+_PACK_KEYS = ("pack", "title", "extends", "description", "example", "parameters", "rules", "development")
 _PARAM_KEYS = (
     "type",
     "value",
@@ -310,6 +311,8 @@ class Pack:
     chain: tuple[str, ...]  # national … this pack
     own_parameters: tuple[str, ...] = ()  # keys this pack's file sets
     own_rules: tuple[str, ...] = ()  # rule ids this pack's file adds or changes
+    # The steps of the development pipeline (defined in the national pack, inherited by overlays).
+    development: Development | None = None
 
     def values(self) -> dict[str, Any]:
         return {k: p.value for k, p in self.parameters.items()}
@@ -753,6 +756,14 @@ class _Builder:
             description = ""
         parameters, own_params = self.parameters()
         rules, own_rules = self.rules(parameters)
+        development = self.base.development if self.base else None
+        if "development" in data:
+            if self.base is not None:
+                self.fault("development", "发展党员的步骤只在全国基准中定义；叠加包通过参数调整期限和人数")
+            else:
+                development, faults = parse_development(data["development"], parameters)
+                for key, message in faults:
+                    self.fault(key, message)
         return Pack(
             name=self.name,
             title=title.strip(),
@@ -765,6 +776,7 @@ class _Builder:
             chain=chain,
             own_parameters=tuple(own_params),
             own_rules=tuple(own_rules),
+            development=development,
         )
 
 
@@ -962,6 +974,13 @@ class EffectivePolicy:
         out = self.pack.values()
         out.update({k: o.value for k, o in self.overrides.items()})
         return out
+
+    @cached_property
+    def development(self) -> Development:
+        """The development steps with this org's numbers (durations, rhythms) in place of references."""
+        if self.pack.development is None:  # a pack always has them once loaded (the loader refuses otherwise)
+            raise LookupError("制度包缺少发展党员的步骤")
+        return self.pack.development.resolve(self.values)
 
     @cached_property
     def all_rules(self) -> tuple[ResolvedRule, ...]:
