@@ -1,0 +1,184 @@
+"""Where a case stands: which steps count as done, what comes next, and each step's earliest and latest date.
+
+Pure code over the recorded steps of one case and its resolved step definitions, so that the services
+(which refuse a step recorded too early or out of order) and the pages (the timeline, the board, the
+planning lists) read the same answer. No queries here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from zhibu.compliance.values import Duration, Frequency, add_months
+from zhibu.development.steps import PROBATION_END, Development, StepDef
+
+# Outcomes after which a step does not count as done (a failed vote, a failed political review).
+FAILED_OUTCOMES = ("not_passed", "failed")
+# The probation's decision steps run again after an approved extension (延长预备期).
+ROUND_STEPS = ("confirmation_vote", "confirmation_approval")
+
+
+class Recorded(Protocol):
+    code: str
+    done_on: dt.date
+    outcome: str
+    details: Any
+    pk: Any
+
+
+@dataclass
+class Window:
+    """When a step may be recorded: not before `earliest`, due by `latest`, never after `hard_latest`."""
+
+    earliest: dt.date | None = None
+    earliest_reason: str = ""
+    latest: dt.date | None = None
+    latest_reason: str = ""
+    hard_latest: dt.date | None = None
+
+
+@dataclass
+class Row:
+    step: StepDef
+    records: list[Any]
+    done: bool
+    available: bool  # every prerequisite is done
+    missing: list[StepDef]  # prerequisites not done yet
+    window: Window
+    next_due: dt.date | None = None  # for a repeated step: when the next one is owed
+
+
+@dataclass
+class Timeline:
+    rows: list[Row]
+    events: dict[str, dt.date]
+    counted: dict[str, list[Any]] = field(default_factory=dict)  # the records that count, per code
+    next_steps: list[Row] = field(default_factory=list)
+
+    @property
+    def next(self) -> Row | None:
+        return self.next_steps[0] if self.next_steps else None
+
+    def row(self, code: str) -> Row:
+        for r in self.rows:
+            if r.step.code == code:
+                return r
+        raise KeyError(code)
+
+
+def _last_extension_approval(records: Sequence[Recorded]) -> dt.date | None:
+    dates = [
+        r.done_on
+        for r in records
+        if r.code == "confirmation_approval" and (r.details or {}).get("decision") == "extend"
+    ]
+    return max(dates) if dates else None
+
+
+def counting(records: Sequence[Recorded]) -> dict[str, list[Recorded]]:
+    """Per step code, the records that count: failed outcomes are left out, and after an approved extension
+    of the probation the decision steps of the earlier round are left out too (they must be held again)."""
+    since = _last_extension_approval(records)
+    out: dict[str, list[Recorded]] = {}
+    for r in sorted(records, key=lambda r: (r.done_on, r.pk or 0)):
+        if r.outcome in FAILED_OUTCOMES:
+            continue
+        if r.code in ROUND_STEPS and since is not None and r.done_on <= since:
+            continue
+        out.setdefault(r.code, []).append(r)
+    return out
+
+
+def event_dates(records: Sequence[Recorded], probation_ends_on: dt.date | None) -> dict[str, dt.date]:
+    """The date each step happened (its latest counting record), and the probation's end."""
+    events = {code: rs[-1].done_on for code, rs in counting(records).items()}
+    if probation_ends_on:
+        events[PROBATION_END] = probation_ends_on
+    return events
+
+
+def frequency_months(freq: Frequency) -> int:
+    months = freq.months
+    if months is None:  # a semester rhythm: six months is the nearest honest reading
+        return 6
+    return months // freq.count if freq.count > 1 else months
+
+
+def window(
+    step: StepDef,
+    events: dict[str, dt.date],
+    dev: Development,
+    add_workdays: Any = None,
+) -> Window:
+    w = Window()
+    for nb in step.not_before:
+        start = events.get(nb.after)
+        if start is None or not isinstance(nb.duration, Duration):
+            continue
+        day = nb.duration.shift(start, add_workdays=add_workdays)
+        if w.earliest is None or day > w.earliest:
+            w.earliest = day
+            w.earliest_reason = f"{dev.event_label(nb.after)}（{start:%Y-%m-%d}）后满 {nb.duration}"
+    if step.due is not None:
+        start = events.get(step.due.after)
+        if start is not None and isinstance(step.due.duration, Duration):
+            w.latest = step.due.duration.shift(start, add_workdays=add_workdays)
+            w.latest_reason = f"{dev.event_label(step.due.after)}（{start:%Y-%m-%d}）后 {step.due.duration}内"
+            if isinstance(step.due.max, Duration):
+                w.hard_latest = step.due.max.shift(start, add_workdays=add_workdays)
+    return w
+
+
+def build(
+    dev: Development,
+    records: Sequence[Recorded],
+    *,
+    probation_ends_on: dt.date | None,
+    add_workdays: Any = None,
+) -> Timeline:
+    """The case's steps in order with what is done, what may come next and when."""
+    counted = counting(records)
+    events = event_dates(records, probation_ends_on)
+    by_code: dict[str, list[Any]] = {}
+    for r in sorted(records, key=lambda r: (r.done_on, r.pk or 0)):
+        by_code.setdefault(r.code, []).append(r)
+    done_codes = set(counted)
+    rows: list[Row] = []
+    for step in dev.steps:
+        missing = [dev.step(c) for c in step.requires if c not in done_codes]
+        row = Row(
+            step=step,
+            records=by_code.get(step.code, []),
+            done=step.code in done_codes,
+            available=not missing,
+            missing=missing,
+            window=window(step, events, dev, add_workdays),
+        )
+        if step.repeatable and isinstance(step.every, Frequency) and row.available:
+            last = counted[step.code][-1].done_on if step.code in counted else None
+            start = last or _stage_start(step, events)
+            if start is not None:
+                row.next_due = add_months(start, frequency_months(step.every))
+        rows.append(row)
+    tl = Timeline(rows=rows, events=events, counted=dict(counted))
+    tl.next_steps = [r for r in rows if not r.done and r.available and not r.step.optional]
+    return tl
+
+
+def _stage_start(step: StepDef, events: dict[str, dt.date]) -> dt.date | None:
+    """The date a repeated step's rhythm starts from: the latest of its prerequisites."""
+    dates = [events[c] for c in step.requires if c in events]
+    return max(dates) if dates else None
+
+
+def stage_of(dev: Development, records: Sequence[Recorded], default: str) -> str:
+    """The stage of the latest step that counts (repeated steps do not move a case)."""
+    counted = counting(records)
+    stage = default
+    for step in dev.steps:
+        if step.code in counted and not step.repeatable:
+            stage = step.stage
+    return stage
