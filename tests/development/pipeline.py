@@ -51,6 +51,7 @@ PLAN: list[tuple[str, dt.date, dict[str, Any]]] = [
     ("archiving", D(2025, 12, 5), {}),
 ]
 APPLIED_ON = D(2023, 3, 1)
+BORN = D(2000, 5, 1)
 
 
 def date_of(code: str) -> dt.date:
@@ -67,7 +68,9 @@ def open_case(world: Any, person: Person, *, applied_on: dt.date = APPLIED_ON) -
     )
 
 
-def record(world: Any, case: DevelopmentCase, code: str, day: dt.date, data: dict[str, Any], **kw: Any) -> Any:
+def record(
+    world: Any, case: DevelopmentCase, code: str, day: dt.date, data: dict[str, Any], **kw: Any
+) -> Any:
     data = dict(data)
     full = [world.people.school_secretary.pk, world.people.branch_secretary.pk]
     if data.get("mentors") == "MENTORS":
@@ -90,7 +93,9 @@ def record(world: Any, case: DevelopmentCase, code: str, day: dt.date, data: dic
     )
 
 
-def drive(world: Any, person: Person, *, until: str | None = None, skip: tuple[str, ...] = ()) -> DevelopmentCase:
+def drive(
+    world: Any, person: Person, *, until: str | None = None, skip: tuple[str, ...] = ()
+) -> DevelopmentCase:
     """Open a case for `person` and record the plan's steps up to `until` (all when None)."""
     case = open_case(world, person)
     for code, day, data in PLAN:
@@ -103,7 +108,7 @@ def drive(world: Any, person: Person, *, until: str | None = None, skip: tuple[s
     return case
 
 
-def applicant(world: Any, name: str = "刘小青", born: dt.date = D(2000, 5, 1), **kw: Any) -> Person:
+def applicant(world: Any, name: str = "刘小青", born: dt.date = BORN, **kw: Any) -> Person:
     from tests.factories import make_person
     from zhibu.people.models import Status
 

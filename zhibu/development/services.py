@@ -236,7 +236,9 @@ def case_open(
         case=case, code="application", done_on=applied_on, note=note.strip(), recorded_by=_user(actor)
     )
     _attach(actor, step, dev.step("application"), documents)
-    if person.status != Status.APPLICANT:
+    # Someone imported mid-way (an activist, a candidate) keeps their status while their history is
+    # back-filled; anyone else (a new person, one who may apply again) becomes an applicant.
+    if person.status not in (Status.APPLICANT, Status.ACTIVIST, Status.CANDIDATE):
         person_change_status(
             actor=actor,
             scope=scope,
