@@ -1,4 +1,5 @@
-"""The rule catalogue: every parameter and rule of the packs as Markdown (docs/rules.md is its output).
+"""The rule catalogue: every parameter and rule of the packs, and the development steps, as Markdown
+(docs/rules.md is its output).
 
 Regenerate after editing a pack:
 
@@ -17,6 +18,7 @@ from typing import Any
 from zhibu.compliance import values as v
 from zhibu.compliance.kinds import KINDS, SCHEMA_TYPES, SEVERITIES, STATES
 from zhibu.compliance.packs import CONFIDENCE, SUBJECTS, VARIES, Library, Pack, RuleDef, library
+from zhibu.development.steps import Development, Interval
 
 REGENERATE = ".venv/bin/python -m zhibu.compliance.catalogue > docs/rules.md"
 
@@ -115,6 +117,47 @@ def _rule_block(rule: RuleDef, pack: Pack) -> list[str]:
     return out
 
 
+def _interval_text(
+    interval: Interval, dev: Development, values: Mapping[str, Any], units: Mapping[str, str], *, due: bool
+) -> str:
+    text = f"{dev.event_label(interval.after)}后 {param_text(interval.duration, values, units)}"
+    if due:
+        text += "内"
+        if interval.max is not None:
+            text += f"，最长 {param_text(interval.max, values, units)}"
+    return text
+
+
+def _steps_table(pack: Pack) -> list[str]:
+    """The development steps of a pack as a table, `$parameter` references shown with their values."""
+    dev = pack.development
+    if dev is None:
+        return []
+    values = pack.values()
+    units = {k: p.unit for k, p in pack.parameters.items()}
+    out = [
+        f"### 发展党员的步骤（{len(dev.steps)} 项）",
+        "",
+        "制度包的 `development` 部分。前置步骤：须先记录的步骤（重复的步骤至少一次）；"
+        "不早于：早于此日期的记录被拒绝；期限：晚于期限为检查结果（超过“最长”的被拒绝）；"
+        "频次：重复的步骤在本阶段内应有的节奏；标“可选”的步骤不是继续下一步的条件。",
+        "",
+        "| 序号 | 阶段 | 步骤 | 前置步骤 | 不早于 | 期限 | 频次 | 材料 | 依据 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for step in dev.steps:
+        title = f"`{step.code}` {step.title}" + ("（可选）" if step.optional else "")
+        requires = "、".join(f"`{r}`" for r in step.requires)
+        not_before = "；".join(_interval_text(i, dev, values, units, due=False) for i in step.not_before)
+        due = _interval_text(step.due, dev, values, units, due=True) if step.due else ""
+        every = param_text(step.every, values, units) if step.every is not None else ""
+        documents = "、".join(d.title + ("" if d.required else "（可选）") for d in step.documents)
+        cells = (dev.stage_label(step.stage), title, requires, not_before, due, every, documents, step.source)
+        out.append(f"| {step.number} | " + " | ".join(_cell(c) for c in cells) + " |")
+    out.append("")
+    return out
+
+
 def render_markdown(lib: Library) -> str:
     """The whole catalogue as Markdown, deterministic (the same packs give the same bytes)."""
     national = lib.national
@@ -158,6 +201,7 @@ def render_markdown(lib: Library) -> str:
     ]
     for rule in national.rules.values():
         out += _rule_block(rule, national)
+    out += _steps_table(national)
     overlays = [lib.get(n) for n in lib.names() if n != national.name]
     if overlays:
         out += ["## 叠加制度包", ""]

@@ -506,48 +506,81 @@ def _frequency(f: _Facts, p: dict[str, Any], today: dt.date, _wd: WorkdayAdder |
     return Outcome(state, message, due=period.end, facts_used=used)
 
 
+def _deadline_facts(p: dict[str, Any]) -> tuple[str, ...]:
+    names = [p["start_fact"], p["done_fact"]]
+    if p.get("reason_fact"):
+        names.append(p["reason_fact"])
+    return tuple(names)
+
+
 @kind(
     "deadline_after",
     "事后期限",
-    "某事发生后须在期限内完成另一件事：按期完成为正常，逾期完成为不符合；未完成时临近到期日（含当天）为即将到期，过了到期日为已逾期。",
+    "某事发生后须在期限内完成另一件事：按期完成为正常，逾期完成为不符合；未完成时临近到期日（含当天）为即将到期，过了到期日为已逾期。"
+    "可设最长期限（max）：逾期但写明理由（reason_fact）且未超过最长期限的为正常，超过最长期限的为不符合。",
     {
         "within": Spec(("duration",), doc="期限"),
         "after": Spec(("text",), doc="触发事件（如“收到入党申请书”）"),
         "event": Spec(("text",), doc="应完成的事（如“派人谈话”）"),
         "due_soon_within": _DUE_SOON,
+        "start_fact": Spec(("text",), required=False, default="start", doc="触发日期读哪个事实"),
+        "done_fact": Spec(("text",), required=False, default="done", doc="完成日期读哪个事实"),
+        "max": Spec(("duration",), required=False, doc="特殊情况下的最长期限：超过即不符合"),
+        "reason_fact": Spec(
+            ("text",), required=False, doc="逾期理由读哪个事实：有理由且未超过 max 的逾期完成为正常"
+        ),
     },
     {
-        "start": "触发事件的日期（None：尚未发生，不适用）",
-        "done": "完成日期（None：尚未完成）",
+        "<start_fact>": "触发事件的日期（None：尚未发生，不适用；默认事实名 start）",
+        "<done_fact>": "完成日期（None：尚未完成；默认事实名 done）",
+        "<reason_fact>": "逾期理由（文字，None 或空：未说明）",
     },
+    _deadline_facts,
 )
 def _deadline_after(f: _Facts, p: dict[str, Any], today: dt.date, wd: WorkdayAdder | None) -> Outcome:
     """An event must follow another within a duration: done in time → ok, done late → violated, not done
-    → due soon near the due date (inclusive), overdue after it."""
-    start = f.date("start")
-    done = f.date("done")
+    → due soon near the due date (inclusive), overdue after it. With `max`, a late completion that gives
+    a reason (`reason_fact`) within `max` is ok; past `max` it is violated, done or not."""
+    start = f.date(p["start_fact"])
+    done = f.date(p["done_fact"])
     if start is None:
         return Outcome("not_applicable", f"尚未{p['after']}")
     within: Duration = p["within"]
     due = within.shift(start, add_workdays=wd)
+    longest: Duration | None = p["max"]
+    hard = longest.shift(start, add_workdays=wd) if longest is not None else None
     used: dict[str, Any] = {"due": due}
-    if within.is_workdays and wd is None:
+    if hard is not None:
+        used["latest"] = hard
+    if (within.is_workdays or (longest is not None and longest.is_workdays)) and wd is None:
         used["estimated"] = True
     head = f"{p['after']}（{cn_date(start)}）后应在 {within}内{p['event']}"
     if done is not None:
         if done <= due:
             return Outcome("ok", f"{head}，已于{cn_date(done)}完成", due=due, facts_used=used)
         late = (done - due).days
-        return Outcome(
-            "violated",
-            f"{head}（{cn_date(due)}前），实际{cn_date(done)}完成，晚了 {late} 天",
-            due=due,
-            facts_used=used,
-        )
+        text = f"{head}（{cn_date(due)}前），实际{cn_date(done)}完成，晚了 {late} 天"
+        if hard is not None and done > hard:
+            return Outcome("violated", f"{text}，超过特殊情况下最长的 {longest}", due=due, facts_used=used)
+        if p["reason_fact"]:
+            reason = str(f.opt(p["reason_fact"]) or "").strip()
+            if reason:
+                return Outcome("ok", f"{text}，已说明逾期理由：{reason}", due=due, facts_used=used)
+            text += "，未说明逾期理由"
+        return Outcome("violated", text, due=due, facts_used=used)
     if today > due:
         late = (today - due).days
+        if hard is not None and today > hard:
+            return Outcome(
+                "violated",
+                f"{head}，应于{cn_date(due)}前完成，已逾期 {late} 天，"
+                f"超过特殊情况下最长的 {longest}（{cn_date(hard)}）",
+                due=due,
+                facts_used=used,
+            )
+        tail = f"；特殊情况最长 {longest}（{cn_date(hard)}前），须说明理由" if hard is not None else ""
         return Outcome(
-            "overdue", f"{head}，应于{cn_date(due)}前完成，已逾期 {late} 天", due=due, facts_used=used
+            "overdue", f"{head}，应于{cn_date(due)}前完成，已逾期 {late} 天{tail}", due=due, facts_used=used
         )
     state, message = _open_obligation(
         today=today,
@@ -1031,6 +1064,311 @@ def _post_held(f: _Facts, p: dict[str, Any], _today: dt.date, _wd: WorkdayAdder 
     if not holders:
         return Outcome("violated", f"{noun}{p['role_label']}空缺")
     return Outcome("ok", f"{noun}{p['role_label']}：{'、'.join(str(h) for h in holders)}")
+
+
+# Development cases: intervals, periodic reviews, the people named for a case, a date drawing near -----
+
+
+def _months_in(start: dt.date, end: dt.date) -> int:
+    """Whole months from `start` to `end` (the largest m with start + m months <= end; 0 if none)."""
+    m = max((end.year - start.year) * 12 + end.month - start.month, 0)
+    while m > 0 and v.add_months(start, m) > end:
+        m -= 1
+    return m
+
+
+def _span(start: dt.date, end: dt.date, unit: str, wd: WorkdayAdder | None) -> tuple[int, str]:
+    """How long the span from `start` (excluded) to `end` (included) is, in `unit` (years count as
+    months), and how a message says it."""
+    if unit in ("years", "months"):
+        months = _months_in(start, end)
+        rest = (end - v.add_months(start, months)).days
+        years, left = divmod(months, 12) if unit == "years" else (0, months)
+        text = " ".join(t for t in (f"{years} 年" if years else "", f"{left} 个月" if left else "") if t)
+        if rest or not months:
+            text += f"{' ' if text else ''}{rest} 天"
+        return months, text
+    if unit == "days":
+        days = (end - start).days
+        return days, f"{days} 天"
+    add = wd or v.weekday_add
+    n, day = 0, start
+    while n <= 1000:
+        nxt = add(day, 1)
+        if nxt > end:
+            break
+        n, day = n + 1, nxt
+    return n, f"{n} 个工作日"
+
+
+def _spans(raw: Any, key: str) -> list[Mapping[str, Any]]:
+    if isinstance(raw, Mapping):
+        return [raw]
+    if isinstance(raw, list | tuple) and all(isinstance(x, Mapping) for x in raw):
+        return list(raw)
+    raise ValueError(f"{key} 应为 {{from, to}} 或其列表，实际为 {raw!r}")
+
+
+@kind(
+    "interval_within",
+    "间隔/期限长短",
+    "两个日期之间（如确定为入党积极分子至确定为发展对象、公示的起止、延长预备期）须不短于下限（min）、"
+    "不长于上限（max）；以工作日计的按工作日历重新核算，并与记录的天数核对。尚未结束的不适用。",
+    {
+        "fact": Spec(("text",), doc="读哪个事实：{from, to, recorded, label} 或其列表"),
+        "what": Spec(("text",), doc="这段时间叫什么（如“培养教育考察期”）"),
+        "min": Spec(("duration",), required=False, doc="最短：短于即不符合"),
+        "max": Spec(("duration",), required=False, doc="最长：长于即不符合"),
+        "inclusive": Spec(
+            ("bool",), required=False, default=False, doc="起始日本身算第一天（如公示期），否则从次日算起"
+        ),
+        "from_event": Spec(
+            ("text",), required=False, doc="起始日是什么事（用于消息，如“确定为入党积极分子”）"
+        ),
+        "to_event": Spec(("text",), required=False, doc="结束日是什么事（用于消息，如“确定为发展对象”）"),
+    },
+    {
+        "<fact>": "from（起始日，None：尚未开始）、to（结束日，None：尚未结束）、"
+        "recorded（记录的长度，按 min 的单位，可省略）、label（消息中代替起止日期的说明，可省略）；可为列表",
+        "person": "姓名（用于消息，可省略）",
+    },
+    lambda p: (p["fact"],),
+)
+def _interval_within(f: _Facts, p: dict[str, Any], _today: dt.date, wd: WorkdayAdder | None) -> Outcome:
+    """The span between two dates lasts at least `min` and at most `max` (the end day included; the start
+    day too when `inclusive`); working days are counted with the calendar, and a recorded length below
+    `min` is a fault even when the dates would pass. Spans not begun or not ended are not judged."""
+    raw = f.get(p["fact"])
+    what = p["what"]
+    if raw is None:
+        return Outcome("not_applicable", f"没有{what}的记录")
+    low: Duration | None = p["min"]
+    high: Duration | None = p["max"]
+    bound = low or high
+    unit = bound.unit if bound is not None else "days"
+    used: dict[str, Any] = {}
+    if unit == "workdays" and wd is None:
+        used["estimated"] = True
+    items = _spans(raw, p["fact"])
+    if not items:
+        return Outcome("not_applicable", f"没有{what}的记录")
+    faults: list[str] = []
+    fine: list[str] = []
+    judged = 0
+    for item in items:
+        start = None if item.get("from") is None else _as_date(item["from"], "from")
+        end = None if item.get("to") is None else _as_date(item["to"], "to")
+        if start is None or end is None:
+            continue
+        judged += 1
+        base = start - dt.timedelta(days=1) if p["inclusive"] else start
+        n, length = _span(base, end, unit, wd)
+        if item.get("label"):
+            head = f"{item['label']}{what} {length}"
+        else:
+            since = f"{cn_date(start)}{p['from_event'] or ''}"
+            head = f"{what}自{since}至{cn_date(end)}{p['to_event'] or ''}，共 {length}"
+        problems: list[str] = []
+        if low is not None and end < low.shift(base, add_workdays=wd):
+            problems.append(f"{'未满' if unit in ('years', 'months') else '少于'} {low}")
+        if high is not None and end > high.shift(base, add_workdays=wd):
+            problems.append(f"超过 {high}")
+        recorded = item.get("recorded")
+        if recorded is not None and low is not None:
+            if isinstance(recorded, bool) or not isinstance(recorded, int):
+                raise ValueError(f"recorded 应为整数，实际为 {recorded!r}")
+            unit_word = v.DURATION_UNITS[low.unit]
+            if recorded < low.n and (recorded != n or unit != low.unit):
+                problems.append(f"记录为 {recorded} {unit_word}，少于 {low}")
+            elif recorded != n and unit == low.unit:
+                note = f"记录为 {recorded} {unit_word}，按日历核算为 {length}"
+                if problems:
+                    problems.append(note)
+                else:
+                    head += f"（{note}）"
+        if problems:
+            faults.append(f"{head}，{'；'.join(problems)}")
+        else:
+            bounds = [f"不少于 {low}"] if low is not None else []
+            bounds += [f"不超过 {high}"] if high is not None else []
+            fine.append(f"{head}，{'、'.join(bounds)}" if bounds else head)
+    if faults:
+        return Outcome("violated", "；".join(faults), facts_used=used)
+    if not judged:
+        return Outcome("not_applicable", f"{what}尚未结束，此项暂不检查", facts_used=used)
+    return Outcome("ok", "；".join(fine), facts_used=used)
+
+
+@kind(
+    "periodic",
+    "定期考察",
+    "自某事起（如确定为入党积极分子）按频次定期做某事，直到另一事（如确定为发展对象）或期满为止："
+    "第 j 次应在起始日后 j 个周期内完成；逾期完成或期间结束仍未完成为不符合，"
+    "未完成而过了到期日为已逾期，临近到期日为即将到期。",
+    {
+        "period": Spec(("frequency",), doc="频次（如每 6 个月 1 次；按起始日起算，不能用学期）"),
+        "event": Spec(("text",), doc="做什么（如“考察”）"),
+        "after": Spec(("text",), doc="起始事件（如“确定为入党积极分子”）"),
+        "until": Spec(("text",), doc="结束事件（如“确定为发展对象”）"),
+        "start_fact": Spec(("text",), doc="起始日期读哪个事实"),
+        "end_fact": Spec(("text",), doc="结束日期读哪个事实（None：尚未结束）"),
+        "events_fact": Spec(("text",), doc="已做的日期列表读哪个事实"),
+        "due_soon_within": Spec(("duration",), required=False, default={"days": 30}),
+    },
+    {
+        "<start_fact>": "起始日期（None：尚未开始，不适用）",
+        "<end_fact>": "结束日期（None：尚未结束；可在今天之后，如预备期满日）",
+        "<events_fact>": "已做的日期列表（None：尚无记录，无法判断）",
+    },
+    lambda p: (p["start_fact"], p["end_fact"], p["events_fact"]),
+)
+def _periodic(f: _Facts, p: dict[str, Any], today: dt.date, _wd: WorkdayAdder | None) -> Outcome:
+    """From a start date until an end date (or on), the j-th event is due j periods after the start (with
+    n a period: j·months/n months); one owed only when its due date falls before the end. Done after its
+    due date, or missed in a window that has closed → violated; missed and past due → overdue; the next
+    one near (due_soon_within, inclusive) → due soon."""
+    start = f.date(p["start_fact"])
+    end = f.date(p["end_fact"])
+    raw_events = f.get(p["events_fact"])
+    freq: Frequency = p["period"]
+    event = p["event"]
+    if start is None:
+        return Outcome("not_applicable", f"尚未{p['after']}")
+    if freq.months is None:
+        return Outcome("unknown", f"{freq}不能按起始日推算到期日，无法判断")
+    if raw_events is None:
+        return Outcome("unknown", f"尚无{event}的记录，无法判断")
+    closed = end is not None and end <= today
+    done = sorted(d for d in (_as_date(x, p["events_fact"]) for x in raw_events) if d >= start)
+    if end is not None:
+        done = [d for d in done if d <= end]
+    head = f"自{p['after']}（{cn_date(start)}）起应{freq}{event}"
+    late: list[str] = []
+    overdue: list[tuple[str, dt.date]] = []
+    upcoming: tuple[int, dt.date] | None = None
+    j = 0
+    while j < 1000:
+        j += 1
+        due = v.add_months(start, j * freq.months // freq.count)
+        if end is not None and due >= end:
+            break
+        if j <= len(done):
+            if done[j - 1] > due:
+                late.append(
+                    f"第 {j} 次应于{cn_date(due)}前{event}，实际{cn_date(done[j - 1])}，"
+                    f"晚了 {(done[j - 1] - due).days} 天"
+                )
+            continue
+        if due >= today:
+            upcoming = (j, due)
+            break
+        if end is not None and closed:
+            late.append(f"第 {j} 次应于{cn_date(due)}前{event}，至{p['until']}（{cn_date(end)}）仍未{event}")
+        else:
+            overdue.append((f"第 {j} 次应于{cn_date(due)}前{event}，已逾期 {(today - due).days} 天", due))
+    used = {"count": len(done)}
+    tally = f"已{event} {len(done)} 次"
+    if late or overdue:
+        state = "violated" if late else "overdue"
+        parts = late + [t for t, _ in overdue]
+        due_day = overdue[0][1] if overdue else None
+        return Outcome(state, f"{head}，{tally}：{'；'.join(parts)}", due=due_day, facts_used=used)
+    if upcoming is not None:
+        n, due = upcoming
+        window: Duration = p["due_soon_within"]
+        left = (due - today).days
+        text = f"{head}，{tally}，第 {n} 次应于{cn_date(due)}前{event}" + (
+            f"，还剩 {left} 天" if left else "，今天到期"
+        )
+        state = "due_soon" if today >= window.shift(due, -1) else "ok"
+        return Outcome(state, text, due=due, facts_used=used)
+    if end is not None and closed:
+        return Outcome("ok", f"{head}，至{p['until']}（{cn_date(end)}）{tally}，均按期", facts_used=used)
+    return Outcome("ok", f"{head}，{tally}，{p['until']}前不再需要{event}", facts_used=used)
+
+
+@kind(
+    "holders_eligible",
+    "人选与资格",
+    "为某人确定的人选（如培养联系人、入党介绍人）人数在规定范围内，且每人现在的身份符合要求（如正式党员）。",
+    {
+        "fact": Spec(("text",), doc="读哪个事实：现任人选列表"),
+        "role_label": Spec(("text",), doc="人选叫什么（如“培养联系人”）"),
+        "count": Spec(("range", "int"), doc="应有几人：范围（如 1—2）或确切人数"),
+        "statuses": Spec(("list",), doc="合格的身份代码（如 [full_member]）"),
+        "status_label": Spec(("text",), doc="合格身份的名称（如“正式党员”）"),
+    },
+    {
+        "<fact>": "现任人选列表，每人 {name, status, status_label}（None：尚未确定人选，不适用）",
+        "person": "被培养、被介绍的人（用于消息，可省略）",
+    },
+    lambda p: (p["fact"],),
+)
+def _holders_eligible(f: _Facts, p: dict[str, Any], _today: dt.date, _wd: WorkdayAdder | None) -> Outcome:
+    """The people named for a role (mentors, sponsors) are as many as required (a range, or an exact
+    number) and each holds an eligible status now; a suspended or probationary sponsor is not eligible."""
+    holders = f.get(p["fact"])
+    label = p["role_label"]
+    person = f.subject()
+    who = f"{person}的" if person else ""
+    if holders is None:
+        return Outcome("not_applicable", f"尚未确定{who}{label}")
+    count = p["count"]
+    low, high = (count.min, count.max) if isinstance(count, Range) else (count, count)
+    names = [str(h.get("name") or "（无姓名）") for h in holders]
+    have = f"{who}{label}：{'、'.join(names)}（{len(names)} 名）" if names else f"{person}尚无{label}"
+    need = (
+        f"{fmt_number(low)} 名"
+        if low == high and low is not None
+        else f"{Range(low, high)} 名"
+        if low is not None or high is not None
+        else ""
+    )
+    problems: list[str] = []
+    if low is not None and len(names) < low:
+        problems.append(f"应有 {need}")
+    if high is not None and len(names) > high:
+        problems.append(f"多于 {need}")
+    allowed = set(p["statuses"])
+    for h, name in zip(holders, names, strict=True):
+        status = h.get("status")
+        if status not in allowed:
+            shown = h.get("status_label") or status or "身份不明"
+            problems.append(f"{name}现为{shown}，不是{p['status_label']}，不能担任{label}")
+    if problems:
+        return Outcome("violated", f"{have}；{'；'.join(problems)}")
+    return Outcome("ok", f"{have}，均为{p['status_label']}" + (f"，人数符合 {need}" if need else ""))
+
+
+@kind(
+    "approaching",
+    "临近提示",
+    "某个日期（如预备期满）临近时提前提示：提示期内（含当天）为即将到期，之前为正常；日期已过则此项不再提示。",
+    {
+        "date_fact": Spec(("text",), doc="读哪个日期事实"),
+        "what": Spec(("text",), doc="这个日期是什么（如“预备期满”）"),
+        "before": Spec(("duration",), doc="提前多久提示"),
+        "action": Spec(("text",), doc="临近时应做什么（如“做好讨论转正的准备”）"),
+    },
+    {"<date_fact>": "日期（None：尚无此日期，不适用）", "person": "姓名（用于消息，可省略）"},
+    lambda p: (p["date_fact"],),
+)
+def _approaching(f: _Facts, p: dict[str, Any], today: dt.date, _wd: WorkdayAdder | None) -> Outcome:
+    """A date (the end of a probation …) draws near: due soon within `before` of it (the day itself
+    included), ok before that; once it has passed, other rules judge what follows."""
+    day = f.date(p["date_fact"])
+    what = p["what"]
+    who = f.subject()
+    if day is None:
+        return Outcome("not_applicable", f"{who}尚无{what}日期")
+    if today > day:
+        return Outcome("not_applicable", f"{who}已于{cn_date(day)}{what}（此项只在{what}前提示）", due=day)
+    before: Duration = p["before"]
+    left = (day - today).days
+    when = f"今天{what}" if not left else f"将于{cn_date(day)}{what}，还剩 {left} 天"
+    if today >= before.shift(day, -1):
+        return Outcome("due_soon", f"{who}{when}，{p['action']}", due=day)
+    return Outcome("ok", f"{who}将于{cn_date(day)}{what}", due=day)
 
 
 # Applying a rule ---------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ five stars first) and optionally a cap on the share of five-star branches (`star
 Decisions: a rule's state for a branch is the worst among the findings under it (its groups and people
 included); a known fault (violated, overdue) outweighs missing records, and otherwise any "unknown"
 makes the rule unrated: left out of the score and the maximum and listed as 未能评定的项目, never a pass.
+A rule about development cases that found no case under a branch takes no part in its rating (a branch
+without applicants is neither better nor worse for it).
 The score is the points earned as a share of the points at stake, on a 100-point scale; a score exactly
 on a threshold reaches the band ("以上" includes the number itself). The quota counts the rated branches
 of one work committee within the run (floor of the share) and demotes the lowest-scoring five-star
@@ -143,6 +145,8 @@ def _score(
             continue  # no weight: the rule takes no part in the rating
         states = by_rule.get(rule.id, {})
         title = titles.get(rule.id, rule.title)
+        if not states and rule.subject == "case":
+            continue  # no development case under the branch that the rule judges: nothing to rate
         if not states:
             message = "本次检查没有该规则的结果"
             unrated.append(RuleScore(rule.id, title, "unknown", weight, Decimal(0), message))

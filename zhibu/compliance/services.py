@@ -160,7 +160,7 @@ def _trial(key: str, value: Any, org: Organization) -> packs.Override:
 # Evaluation --------------------------------------------------------------------------------------------
 
 # Kinds that judge the state of things on the day of the run (their period is that day); the others look
-# at the year under evaluation.
+# at the year under evaluation. Findings about a development case are always as of the day of the run.
 _STRUCTURAL_KINDS = ("count_within", "post_held", "term_expiry")
 BATCH_SIZE = 2000
 
@@ -206,11 +206,15 @@ def evaluation_run(
     started_at = timezone.now()
     today = today or timezone.localdate()
     gathered = facts_mod.gather(org, today=today)
+    cases = facts_mod.gather_cases(org, year=year, today=today)
     policies = packs.effective_policies(gathered.orgs, lib=lib)
-    adder = _Adder(WorkdayCalendar.load({year - 1, year, year + 1, today.year}))
+    # The calendar of every year a case's dates fall in, loaded at once (publicity is counted in it).
+    years = {year - 1, year, year + 1, today.year} | {y for c in cases for y in facts_mod.case_years(c)}
+    adder = _Adder(WorkdayCalendar.load(years))
     year_start, year_end = dt.date(year, 1, 1), dt.date(year, 12, 31)
     org_link = reverse("orgs:detail", args=["__code__"])
     person_link = reverse("people:detail", args=[0])
+    case_link = reverse("development:case", args=[0])
 
     findings: list[Finding] = []
     rule_ids: set[str] = set()
@@ -224,7 +228,7 @@ def evaluation_run(
     ) -> None:
         adder.estimated = False
         outcome = rule.check(facts, today, add_workdays=adder)
-        yearly = rule.kind not in _STRUCTURAL_KINDS
+        yearly = rule.kind not in _STRUCTURAL_KINDS and subject[0] != "case"
         rule_ids.add(rule.id)
         findings.append(
             Finding(
@@ -267,6 +271,24 @@ def evaluation_run(
                 continue
             facts = facts_mod.person_facts(m, year=year, today=today)
             add(rule, ("person", m.id, m.name), branch, facts, person_link.replace("/0/", f"/{m.id}/"))
+    for case in cases:
+        branch = gathered.by_id.get(case.org_id)
+        if branch is None:
+            continue
+        for rule in policies[branch.pk].rules:
+            if rule.subject != "case":
+                continue
+            # A case is judged by the rules of its person's status (a completed case only by those of
+            # full members, such as archiving).
+            if rule.applies_to.statuses and case.status not in rule.applies_to.statuses:
+                continue
+            add(
+                rule,
+                ("case", case.id, case.name),
+                branch,
+                case.facts,
+                case_link.replace("/0/", f"/{case.id}/"),
+            )
 
     counts = {state: 0 for state in STATES}
     for f in findings:
