@@ -693,3 +693,11 @@ def test_backfilling_an_imported_activist_keeps_the_status(world):
     record(world, case, "activist_designation", D(2022, 7, 20), {"method": "party"})
     person.refresh_from_db()
     assert person.status == Status.ACTIVIST
+
+
+def test_the_first_review_is_a_next_step_because_the_candidate_step_needs_it(world):
+    case = drive(world, applicant(world), until="mentor_assignment")
+    timeline = services.case_timeline(case)
+    assert [r.step.code for r in timeline.next_steps] == ["activist_review"]
+    # Six months after the activist designation (2023-09-05), as the pack's every_from says.
+    assert timeline.row("activist_review").next_due == D(2024, 3, 5)

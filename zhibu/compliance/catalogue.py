@@ -151,6 +151,8 @@ def _steps_table(pack: Pack) -> list[str]:
         not_before = "；".join(_interval_text(i, dev, values, units, due=False) for i in step.not_before)
         due = _interval_text(step.due, dev, values, units, due=True) if step.due else ""
         every = param_text(step.every, values, units) if step.every is not None else ""
+        if every and step.every_from:
+            every += f"（自{dev.event_label(step.every_from)}起）"
         documents = "、".join(d.title + ("" if d.required else "（可选）") for d in step.documents)
         cells = (dev.stage_label(step.stage), title, requires, not_before, due, every, documents, step.source)
         out.append(f"| {step.number} | " + " | ".join(_cell(c) for c in cells) + " |")

@@ -37,6 +37,7 @@ _STEP_KEYS = (
     "not_before",
     "due",
     "every",
+    "every_from",
     "documents",
     "optional",
 )
@@ -74,6 +75,7 @@ class StepDef:
     not_before: tuple[Interval, ...] = ()
     due: Interval | None = None
     every: Any = None
+    every_from: str | None = None  # the step the rhythm counts from
     documents: tuple[DocumentDef, ...] = ()
     optional: bool = False
 
@@ -97,6 +99,7 @@ class StepDef:
             not_before=tuple(i.resolve(values) for i in self.not_before),
             due=self.due.resolve(values) if self.due else None,
             every=_value(self.every, values),
+            every_from=self.every_from,
             documents=self.documents,
             optional=self.optional,
         )
@@ -250,6 +253,9 @@ def parse_development(
                 not_before.append(parsed)
         due = interval(entry["due"], f"{path}.due", due=True) if entry.get("due") is not None else None
         every = ref(entry["every"], f"{path}.every", "frequency") if entry.get("every") is not None else None
+        every_from = entry.get("every_from")
+        if every_from is not None and (every is None or every_from not in seen):
+            fault(f"{path}.every_from", f"{every_from} 不是此前的步骤，或此步骤没有 every")
         documents = []
         for i, d in enumerate(entry.get("documents") or []):
             if not isinstance(d, Mapping) or not d.get("code") or not d.get("title"):
@@ -271,6 +277,7 @@ def parse_development(
                 not_before=tuple(not_before),
                 due=due,
                 every=every,
+                every_from=str(every_from) if every_from is not None else None,
                 documents=tuple(documents),
                 optional=bool(optional),
             )

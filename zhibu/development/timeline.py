@@ -159,12 +159,16 @@ def build(
         )
         if step.repeatable and isinstance(step.every, Frequency) and row.available:
             last = counted[step.code][-1].done_on if step.code in counted else None
-            start = last or _stage_start(step, events)
+            start = last or (events.get(step.every_from) if step.every_from else _stage_start(step, events))
             if start is not None:
                 row.next_due = add_months(start, frequency_months(step.every))
         rows.append(row)
     tl = Timeline(rows=rows, events=events, counted=dict(counted))
-    tl.next_steps = [r for r in rows if not r.done and r.available and not r.step.optional]
+    # An optional (repeated) step is still next when a later step needs it once (the first review).
+    needed = {code for step in dev.steps for code in step.requires}
+    tl.next_steps = [
+        r for r in rows if not r.done and r.available and (not r.step.optional or r.step.code in needed)
+    ]
     return tl
 
 
