@@ -73,9 +73,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     call_command("collectstatic", interactive=False, verbosity=0)
     if _database_is_new() and not args.no_demo:
         print("新数据库：正在生成演示数据（1所学校）……", flush=True)
+        from django.utils import timezone
+
         from zhibu.demo import build_demo
 
-        result = build_demo(schools=1, seed=1)
+        result = build_demo(schools=1, seed=1, reference_date=timezone.localdate())
         _first_check()
         _print_logins(result.logins)
     elif not args.no_demo:
@@ -241,9 +243,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _migrate()
     if not _database_is_new() and not args.force:
         raise CommandError("数据库中已有党组织数据；演示数据只能生成到空数据库中（可用 --force 追加）")
+    from django.utils import timezone
+
     from zhibu.demo import build_demo
 
-    result = build_demo(schools=args.schools, seed=args.seed, progress=print)
+    as_of = args.as_of or timezone.localdate()
+    result = build_demo(schools=args.schools, seed=args.seed, progress=print, reference_date=as_of)
     print(f"已生成：{result.schools} 所学校，{result.orgs} 个党组织，{result.people} 名人员")
     print(f"用时 {result.seconds:.1f} 秒")
     _print_logins(result.logins)
@@ -412,6 +417,16 @@ def _parse_date(text: str) -> Any:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
         raise CommandError(f"“{text}”不是有效的日期，应写成 YYYY-MM-DD，如 2027-02-14") from None
+
+
+def _iso_date(text: str) -> Any:
+    """An argparse type: a date written YYYY-MM-DD (a bad one exits 2 with the reason in Chinese)."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"“{text}”不是有效的日期，应写成 YYYY-MM-DD") from None
 
 
 def _calendar_service(call: Any) -> Any:
@@ -644,6 +659,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schools", type=int, default=1, help="学校数量（默认 1）")
     p.add_argument("--seed", type=int, default=1, help="随机种子，相同种子生成相同数据（默认 1）")
     p.add_argument("--force", action="store_true", help="数据库非空时仍然追加")
+    p.add_argument(
+        "--as-of",
+        type=_iso_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="演示数据以哪一天为“今天”（默认今天；相同种子和日期生成相同数据）",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = add("import-people", "从 Excel（.xlsx）或 CSV 文件导入人员名册")

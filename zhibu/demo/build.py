@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Permission
@@ -13,27 +15,64 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 
 from zhibu.accounts.models import Grant, User
+from zhibu.compliance.packs import library
 from zhibu.core.audit import audit_record
+from zhibu.core.calendar import WorkdayCalendar
 from zhibu.core.crypto import digest
 from zhibu.demo import DEMO_PASSWORD
 from zhibu.demo.plan import (
     KIND_LABEL,
     LOGIN_NAMES,
+    REFERENCE_DATE,
     DistrictPlan,
     LoginPlan,
     OrgPlan,
     PersonPlan,
     SchoolPlan,
+    StepPlan,
     branch_label,
     codes_for,
     describe,
     plan_district,
 )
+from zhibu.development.models import (
+    BranchVote,
+    CaseRole,
+    CaseRoleKind,
+    DevelopmentCase,
+    DevelopmentPlan,
+    DevelopmentStep,
+    VotePurpose,
+)
+from zhibu.development.services import VoteInput, tally
 from zhibu.orgs.models import CommitteeTerm, Organization, OrgKind, Post
 from zhibu.people import pinyin
 from zhibu.people.models import Person, StatusChange
 
 BATCH = 2000
+
+
+def _explain(vote: Any) -> str:
+    """The tally's explanation in the same words the vote service writes (the pack's fractions)."""
+    values = library().national.values()
+    prefix = "reception_vote" if vote.purpose == VotePurpose.RECEPTION else "confirmation_vote"
+    tallied = VoteInput(
+        present=vote.present,
+        in_favour=vote.in_favour,
+        against=vote.against,
+        abstain=vote.abstain,
+        written_opinions=vote.written_opinions,
+    )
+    _, text = tally(
+        entitled=len(vote.entitled),
+        vote=tallied,
+        quorum=values[f"{prefix}.quorum"],
+        majority=values[f"{prefix}.pass"],
+        what=f"支部大会{VotePurpose(vote.purpose).label}表决",
+    )
+    return text
+
+
 CHUNK_SCHOOLS = 50  # schools written (and reported) at a time
 
 
@@ -55,12 +94,29 @@ def _district_number() -> int:
     return district
 
 
-def build_demo(*, schools: int, seed: int, progress: Callable[[str], None] | None = None) -> DemoResult:
-    """Plan a district of `schools` schools for `seed` and write it; the same seed gives the same data."""
+def build_demo(
+    *,
+    schools: int,
+    seed: int,
+    progress: Callable[[str], None] | None = None,
+    reference_date: dt.date = REFERENCE_DATE,
+) -> DemoResult:
+    """Plan a district of `schools` schools for `seed` and write it; the same seed and reference date give
+    the same data. Every date is relative to `reference_date` (the command passes today, so that what is
+    planted as due soon or overdue is so when people look at it)."""
     started = time.perf_counter()
     say = progress or (lambda _message: None)
     district = _district_number()
-    plan = plan_district(schools=schools, seed=seed, district=district)
+    # The official working-day calendar (with what an administrator loaded) for the cases' publicity
+    # periods: the years the pipelines span, read once.
+    calendar = WorkdayCalendar.load(range(reference_date.year - 4, reference_date.year + 2))
+    plan = plan_district(
+        schools=schools,
+        seed=seed,
+        district=district,
+        reference_date=reference_date,
+        add_workdays=lambda day, n: calendar.add_workdays(day, n).date,
+    )
     say(f"已生成方案：{schools} 所学校，{plan.org_count} 个党组织，{plan.people_count} 名人员")
     with transaction.atomic():
         writer = _Writer(plan)
@@ -92,9 +148,25 @@ def _analyze() -> None:
     """Fresh planner statistics after a bulk load (PostgreSQL would otherwise wait for autovacuum)."""
     if connection.vendor != "postgresql":
         return
-    tables = [m._meta.db_table for m in (Organization, CommitteeTerm, Person, StatusChange, Post)]
+    models = (
+        Organization,
+        CommitteeTerm,
+        Person,
+        StatusChange,
+        Post,
+        DevelopmentCase,
+        DevelopmentStep,
+        CaseRole,
+        BranchVote,
+        DevelopmentPlan,
+    )
+    tables = [m._meta.db_table for m in models]
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
+
+
+def _ref(person: Person) -> dict[str, object]:
+    return {"id": person.pk, "name": person.name}
 
 
 def _chunks(items: Sequence[SchoolPlan], size: int) -> Iterable[Sequence[SchoolPlan]]:
@@ -196,6 +268,95 @@ class _Writer:
             for x in s.posts
         ]
         Post.objects.bulk_create(posts, batch_size=BATCH)
+        self._cases(chunk, by_key)
+
+    def _cases(self, chunk: Sequence[SchoolPlan], by_key: dict[int, Person]) -> None:
+        """The development cases with their steps, mentors, sponsors and votes; the branches' plans."""
+        plans = [(c, by_key[c.person_key]) for s in chunk for c in s.cases]
+        cases = [
+            DevelopmentCase(
+                person=person,
+                state=c.state,
+                stage=c.stage,
+                league_member=c.league_member,
+                opened_on=c.opened_on,
+                probation_ends_on=c.probation_ends_on,
+                closed_on=c.closed_on,
+                close_reason=c.close_reason,
+            )
+            for c, person in plans
+        ]
+        DevelopmentCase.objects.bulk_create(cases, batch_size=BATCH)
+        pairs = [(case, s) for case, (c, _) in zip(cases, plans, strict=True) for s in c.steps]
+        steps = [
+            DevelopmentStep(
+                case=case,
+                code=s.code,
+                done_on=s.done_on,
+                outcome=s.outcome,
+                details=self._details(s, by_key),
+                note=s.note,
+            )
+            for case, s in pairs
+        ]
+        DevelopmentStep.objects.bulk_create(steps, batch_size=BATCH)
+        role_of = {"mentor_assignment": CaseRoleKind.MENTOR, "sponsor_assignment": CaseRoleKind.SPONSOR}
+        roles = [
+            CaseRole(case=case, role=role_of[s.code], person=by_key[k], step=step, assigned_on=s.done_on)
+            for (case, s), step in zip(pairs, steps, strict=True)
+            if s.code in role_of
+            for k in s.people
+        ]
+        CaseRole.objects.bulk_create(roles, batch_size=BATCH)
+        votes = [
+            BranchVote(
+                step=step,
+                purpose=s.vote.purpose,
+                held_on=s.done_on,
+                entitled=[_ref(by_key[k]) for k in s.vote.entitled],
+                excluded=[],
+                entitled_count=len(s.vote.entitled),
+                present=s.vote.present,
+                written_opinions=s.vote.written_opinions,
+                in_favour=s.vote.in_favour,
+                against=s.vote.against,
+                abstain=s.vote.abstain,
+                secret_ballot=True,
+                passed=s.vote.passed,
+                explanation=_explain(s.vote),
+            )
+            for (_, s), step in zip(pairs, steps, strict=True)
+            if s.vote is not None
+        ]
+        BranchVote.objects.bulk_create(votes, batch_size=BATCH)
+        targets = [
+            DevelopmentPlan(
+                org=self.orgs[t.org_code],
+                year=t.year,
+                receive_target=t.receive_target,
+                confirm_target=t.confirm_target,
+                backbone_teachers_total=t.backbone_teachers_total,
+                backbone_among_members_target=t.backbone_among_members_target,
+                members_among_backbone_target=t.members_among_backbone_target,
+                note=t.note,
+            )
+            for s in chunk
+            for t in s.targets
+        ]
+        DevelopmentPlan.objects.bulk_create(targets, batch_size=BATCH)
+
+    def _details(self, s: StepPlan, by_key: dict[int, Person]) -> dict[str, object]:
+        """A step's details with the people and the group it names turned into ids."""
+        if s.code == "mentor_assignment":
+            return {**s.details, "mentors": [_ref(by_key[k]) for k in s.people]}
+        if s.code == "sponsor_assignment":
+            return {**s.details, "sponsors": [_ref(by_key[k]) for k in s.people]}
+        if s.code == "branch_assignment":
+            group = self.orgs[s.group_code] if s.group_code else None
+            if group is None:
+                return {**s.details, "group_id": None}
+            return {**s.details, "group_id": group.pk, "group_name": group.name}
+        return dict(s.details)
 
     def _person(self, p: PersonPlan) -> Person:
         full, initials = _pinyin(p.name)

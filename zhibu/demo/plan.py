@@ -2,17 +2,31 @@
 
 Nothing here touches the database or the clock; `build.py` writes a plan. Same arguments, equal plan.
 Dates are relative to REFERENCE_DATE, never to today.
+
+Everyone on the way in (applicants, activists, candidates, probationary members) and a few recently
+confirmed members have a development case whose steps follow the national pack's development rules: its
+intervals, deadlines, rhythms and counts are read from the pack (`DevelopmentRules`), and publicity is
+counted in working days with the calendar build.py passes in. The main school (school 1) has a case in
+every stage and carries a few planted gaps, so that the compliance board has something to show: a talk
+recorded late, an activist's review overdue, a probation ending within the warning period, an approval
+overdue and a publicity one working day short.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
+from zhibu.compliance import packs
+from zhibu.compliance.values import Duration, Fraction, Range, WorkdayAdder, add_months, weekday_add
 from zhibu.core import idcard
 from zhibu.demo import data
+from zhibu.development import timeline
+from zhibu.development.steps import Development
 
 REFERENCE_DATE = dt.date(2026, 9, 1)
 
@@ -42,6 +56,12 @@ REASONS = {
     DECEASED: "因病去世",
 }
 LOGIN_NAMES = ("wc_staff", "school_secretary", "branch_secretary", "member", "activist")
+# Completed cases (confirmed members) per school, at most: "a few recently confirmed members".
+COMPLETED_PER_SCHOOL = 3
+# Days a probationary member's case needs after the reception vote for the upper talk and the approval.
+_APPROVAL_ROOM = 21
+# Days after a probation's end a completed demo case needs for its vote, approval and archiving.
+_CONFIRM_ROOM = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +147,63 @@ class LoginPlan:
     reveal_id: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class VotePlan:
+    """The branch assembly's tally on one person; `entitled` are the voters' plan keys."""
+
+    purpose: str  # "reception" or "confirmation" (zhibu.development.models.VotePurpose)
+    entitled: tuple[int, ...]
+    present: int
+    written_opinions: int
+    in_favour: int
+    against: int
+    abstain: int
+    passed: bool
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepPlan:
+    """One recorded step; `people` are the mentors or sponsors it names (plan keys), `group_code` the
+    group a branch_assignment puts the person in. build.py turns both into ids in `details`."""
+
+    code: str
+    done_on: dt.date
+    outcome: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    people: tuple[int, ...] = ()
+    group_code: str | None = None
+    vote: VotePlan | None = None
+
+
+@dataclass(slots=True)
+class CasePlan:
+    person_key: int
+    state: str  # "open" or "completed" (zhibu.development.models.CaseState)
+    stage: str
+    league_member: bool
+    opened_on: dt.date
+    steps: list[StepPlan]
+    probation_ends_on: dt.date | None = None
+    closed_on: dt.date | None = None
+    close_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TargetPlan:
+    """A branch's development plan for a year (DevelopmentPlan)."""
+
+    org_code: str
+    year: int
+    receive_target: int
+    confirm_target: int
+    backbone_teachers_total: int | None
+    backbone_among_members_target: Decimal | None
+    members_among_backbone_target: Decimal | None
+    note: str = ""
+
+
 @dataclass(slots=True)
 class SchoolPlan:
     number: int
@@ -134,6 +211,8 @@ class SchoolPlan:
     terms: list[TermPlan]
     people: list[PersonPlan]
     posts: list[PostPlan]
+    cases: list[CasePlan] = field(default_factory=list)
+    targets: list[TargetPlan] = field(default_factory=list)
 
     @property
     def school(self) -> OrgPlan:
@@ -232,16 +311,78 @@ _PHONE_PREFIXES = (
 
 
 # --------------------------------------------------------------------------------------------------
+# The development rules the plan respects: the national pack's numbers, never literals
+
+
+@dataclass(frozen=True)
+class DevelopmentRules:
+    """The resolved development steps of a pack and its parameter values, as the planner asks for them."""
+
+    dev: Development
+    values: Mapping[str, Any]
+
+    @classmethod
+    def from_pack(cls, pack: packs.Pack) -> DevelopmentRules:
+        if pack.development is None:
+            raise LookupError("制度包缺少发展党员的步骤")
+        values = pack.values()
+        return cls(pack.development.resolve(values), values)
+
+    @classmethod
+    def national(cls) -> DevelopmentRules:
+        return cls.from_pack(packs.library().national)
+
+    def value(self, key: str) -> Any:
+        return self.values[key]
+
+    def stage(self, code: str) -> str:
+        return self.dev.step(code).stage
+
+    def due(self, code: str) -> Duration:
+        """How long after its `due.after` event the step is due."""
+        due = self.dev.step(code).due
+        if due is None or not isinstance(due.duration, Duration):
+            raise LookupError(f"步骤 {code} 没有期限")
+        return due.duration
+
+    def not_before(self, code: str) -> Duration:
+        """The (first) minimum interval before the step may be taken."""
+        for interval in self.dev.step(code).not_before:
+            if isinstance(interval.duration, Duration):
+                return interval.duration
+        raise LookupError(f"步骤 {code} 没有最短间隔")
+
+    def every_months(self, code: str) -> int:
+        """The rhythm of a repeated step in months, read as the timeline reads it."""
+        return timeline.frequency_months(self.dev.step(code).every)
+
+    def deadline(self, code: str, start: dt.date) -> dt.date:
+        return self.due(code).shift(start)
+
+
+# --------------------------------------------------------------------------------------------------
 # The planner
 
 
 class _Planner:
-    def __init__(self, *, seed: int, district: int, ref: dt.date) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int,
+        district: int,
+        ref: dt.date,
+        rules: DevelopmentRules,
+        add_workdays: WorkdayAdder,
+    ) -> None:
         self.rng = random.Random(seed if district == 1 else f"{seed}:{district}")
         self.ref = ref
         self.district = district
         self.next_key = 0
         self.id_numbers: set[str] = set()
+        self.rules = rules
+        self.add_workdays = add_workdays
+        # How a pipeline person's case goes (see _pipeline_dates), with the date it is planned around.
+        self.variants: dict[int, tuple[str, dt.date | None]] = {}
 
     # People's attributes -----------------------------------------------------------------------
     def name(self, gender: str, born: dt.date) -> str:
@@ -279,23 +420,42 @@ class _Planner:
     def phone(self) -> str:
         return self.rng.choice(_PHONE_PREFIXES) + f"{self.rng.randint(0, 99_999_999):08d}"
 
-    def pipeline_before(self, joined: dt.date) -> tuple[dt.date, dt.date, dt.date]:
+    def activist_before(self, candidate: dt.date) -> dt.date:
+        """A designation as activist at least the minimum cultivation before `candidate`."""
+        return self.rules.not_before("candidate_designation").shift(candidate, -1) - days(
+            self.rng.randint(0, 170)
+        )
+
+    def applied_before(self, activist: dt.date, born: dt.date) -> dt.date:
+        """An application at least the minimum time before `activist`, made at the minimum age or older."""
+        latest = self.rules.not_before("activist_designation").shift(activist, -1)
+        adult = add_years(born, self.rules.value("applicant.min_age"))
+        applied = max(latest - days(self.rng.randint(0, 200)), adult)
+        if applied > latest:
+            raise ValueError("demo: a pipeline that starts before the minimum age")
+        return applied
+
+    def pipeline_before(self, joined: dt.date, born: dt.date) -> tuple[dt.date, dt.date, dt.date]:
         """(applied, activist, candidate) dates leading up to joining on `joined`."""
         candidate = joined - days(self.rng.randint(90, 240))
-        activist = candidate - days(self.rng.randint(366, 540))
-        applied = activist - days(self.rng.randint(30, 240))
-        return applied, activist, candidate
+        activist = self.activist_before(candidate)
+        return self.applied_before(activist, born), activist, candidate
+
+    def probation_end(self, joined: dt.date) -> dt.date:
+        length: Duration = self.rules.value("probation.length")
+        return length.shift(joined)
 
     def member_dates(self, p: PersonPlan, *, latest_confirm: dt.date, join_age: tuple[int, int]) -> None:
         """Key dates of someone who became a full member no later than `latest_confirm`."""
         born = p.birth_date
+        length: Duration = self.rules.value("probation.length")
         joined = add_years(born, self.rng.randint(*join_age)) + days(self.rng.randint(0, 300))
-        limit = add_years(latest_confirm, -1)
+        limit = length.shift(latest_confirm, -1)
         if joined > limit:
             joined = limit - days(self.rng.randint(0, 60))
-        p.applied_on, p.activist_on, p.candidate_on = self.pipeline_before(joined)
+        p.applied_on, p.activist_on, p.candidate_on = self.pipeline_before(joined, born)
         p.joined_on = joined
-        p.confirmed_on = add_years(joined, 1)
+        p.confirmed_on = self.probation_end(joined)
 
     def chain(self, p: PersonPlan, final: tuple[str, dt.date, str] | None = None) -> None:
         """The StatusChange rows that lead to the person's status, from the key dates."""
@@ -413,7 +573,8 @@ class _Planner:
             "retired": round(n * rng.uniform(0.15, 0.25)) if has_retired else rng.randint(2, 4),
             APPLICANT: max(2, round(n * rng.uniform(0.05, 0.09))),
             ACTIVIST: max(2, round(n * rng.uniform(0.05, 0.09))),
-            CANDIDATE: max(1, round(n * rng.uniform(0.02, 0.05))),
+            # The main school shows every stage: a candidate, one at reception, one awaiting approval.
+            CANDIDATE: max(3 if number == 1 else 1, round(n * rng.uniform(0.02, 0.05))),
             PROBATIONARY: max(2, round(n * rng.uniform(0.03, 0.06))),
             TRANSFERRED_OUT: rng.randint(0, 2),
             DECEASED: 1 if rng.random() < 0.35 else 0,
@@ -487,18 +648,7 @@ class _Planner:
                 home_code = working[0].code if status == ACTIVIST and i == 0 else rng.choice(working).code
                 p = self.new_person(status=status, branch_code=home_code, age=age, female_share=0.7)
                 p.position = self._position(school_type, young=True)
-                if status == PROBATIONARY:
-                    p.joined_on = ref - days(rng.randint(20, 355))
-                    p.applied_on, p.activist_on, p.candidate_on = self.pipeline_before(p.joined_on)
-                elif status == CANDIDATE:
-                    p.candidate_on = ref - days(rng.randint(20, 330))
-                    p.activist_on = p.candidate_on - days(rng.randint(366, 540))
-                    p.applied_on = p.activist_on - days(rng.randint(30, 240))
-                elif status == ACTIVIST:
-                    p.activist_on = ref - days(rng.randint(20, 700))
-                    p.applied_on = p.activist_on - days(rng.randint(30, 240))
-                else:
-                    p.applied_on = ref - days(rng.randint(15, 400))
+                self._pipeline_dates(p, main=number == 1, index=i)
                 pipeline.append(p)
         people.extend(pipeline)
 
@@ -607,8 +757,10 @@ class _Planner:
 
         # Flags: backbone teachers, members in need, volunteers, relationships not yet transferred in.
         in_service = [p for p in people if p.employment == "in_service" and p.status != TRANSFERRED_OUT]
+        # 骨干教师: about a fifth of the teachers, a little more among members and the activists a
+        # branch cultivates (双培养 draws on them).
         for p in in_service:
-            if rng.random() < (0.2 if p.status in (ACTIVIST, CANDIDATE) else 0.14):
+            if rng.random() < (0.26 if p.status in (ACTIVIST, CANDIDATE, FULL_MEMBER) else 0.16):
                 p.backbone_teacher = True
         if not any(p.backbone_teacher for p in in_service):
             rng.choice(in_service).backbone_teacher = True
@@ -640,12 +792,121 @@ class _Planner:
             p.note = f"新调入，组织关系尚在{rng.choice(data.PREVIOUS_UNITS)}，正在办理转入手续"
 
         people.sort(key=lambda p: p.key)
-        return SchoolPlan(
+        plan = SchoolPlan(
             number=number,
             orgs=[school_org, *branches, *groups],
             terms=terms,
             people=people,
             posts=posts,
+        )
+        _Cases(self, plan, root, planted=number == 1).plan()
+        if number == 1:
+            plan.targets = self._targets(plan, working)
+        return plan
+
+    def _pipeline_dates(self, p: PersonPlan, *, main: bool, index: int) -> None:
+        """The dates of someone on the way in, by the pack's intervals; in the main school the first ones
+        carry the planted gaps (a late talk, an overdue review, an overdue approval, a probation ending
+        soon, a short publicity) and every stage is present."""
+        rng, ref, rules = self.rng, self.ref, self.rules
+        born = p.birth_date
+        variant, anchor = "", None
+        if p.status == PROBATIONARY:
+            length: Duration = rules.value("probation.length")
+            # The board warns of a probation that ends within probation.end_warning: one does, no other.
+            soon = rules.value("probation.end_warning").shift(ref)
+            if main and index == 0:
+                variant = "ends_soon"
+                p.joined_on = length.shift(ref + days(rng.randint(1, max(1, (soon - ref).days - 1))), -1)
+            else:
+                variant = "short_publicity" if main and index == 1 else ""
+                earliest = length.shift(soon + days(2), -1)
+                p.joined_on = ref - days(rng.randint(_APPROVAL_ROOM, (ref - earliest).days))
+            p.applied_on, p.activist_on, p.candidate_on = self.pipeline_before(p.joined_on, born)
+        elif p.status == CANDIDATE:
+            if main and index == 0:
+                variant = "approval_overdue"
+                anchor = rules.due("approval").shift(ref, -1) - days(rng.randint(5, 30))
+                p.candidate_on = anchor - days(rng.randint(100, 200))
+            elif (main and index == 1) or (not main and rng.random() < 0.4):
+                variant = "reception"
+                p.candidate_on = ref - days(rng.randint(100, 260))
+            else:
+                variant = "candidate"
+                p.candidate_on = ref - days(rng.randint(20, 330))
+            p.activist_on = self.activist_before(p.candidate_on)
+            p.applied_on = self.applied_before(p.activist_on, born)
+        elif p.status == ACTIVIST:
+            if main and index == 1:
+                variant = "review_overdue"
+                period = rules.every_months("activist_review")
+                p.activist_on = add_months(ref, -period) - days(rng.randint(60, 300))
+            else:
+                p.activist_on = ref - days(rng.randint(20, 700))
+            p.applied_on = self.applied_before(p.activist_on, born)
+        else:
+            variant = "late_talk" if main and index == 0 else ""
+            p.applied_on = ref - days(rng.randint(60, 200) if variant else rng.randint(15, 400))
+            if p.applied_on < add_years(born, rules.value("applicant.min_age")):
+                raise ValueError("demo: an applicant under the minimum age")
+        self.variants[p.key] = (variant, anchor)
+
+    def _targets(self, school: SchoolPlan, working: list[OrgPlan]) -> list[TargetPlan]:
+        """Each branch's development plan for the reference year, from what its cases show, and the
+        school's, which adds them up."""
+        rng, year = self.rng, self.ref.year
+        note = "优先在骨干教师、青年教师中发展党员，把党员培养成骨干教师（双培养）"
+        out: list[TargetPlan] = []
+        for branch in (o for o in school.orgs if o.kind == BRANCH):
+            if branch not in working:
+                out.append(TargetPlan(branch.code, year, 0, 0, None, None, None, "退休党支部不承担发展任务"))
+                continue
+            here = [p for p in school.people if p.branch_code == branch.code]
+            backbone = sum(1 for p in here if p.employment == "in_service" and p.backbone_teacher)
+            out.append(
+                TargetPlan(
+                    org_code=branch.code,
+                    year=year,
+                    receive_target=self._to_receive(here),
+                    confirm_target=self._to_confirm(here),
+                    # The unit's backbone teachers who are in no Party record at all count too.
+                    backbone_teachers_total=backbone + rng.randint(3, 9),
+                    backbone_among_members_target=_share_target(here),
+                    members_among_backbone_target=Decimal(rng.choice((50, 55, 60))).quantize(Decimal("0.1")),
+                    note=note,
+                )
+            )
+        totals = [t.backbone_teachers_total or 0 for t in out]
+        out.append(
+            TargetPlan(
+                org_code=school.school.code,
+                year=year,
+                receive_target=sum(t.receive_target for t in out),
+                confirm_target=sum(t.confirm_target for t in out),
+                backbone_teachers_total=sum(totals),
+                backbone_among_members_target=_share_target(school.people),
+                members_among_backbone_target=Decimal(55).quantize(Decimal("0.1")),
+                note=note,
+            )
+        )
+        return out
+
+    def _to_receive(self, people: list[PersonPlan]) -> int:
+        """Received this year so far, and the candidates the branch means to receive."""
+        year = self.ref.year
+        return sum(1 for p in people if p.joined_on is not None and p.joined_on.year == year) + sum(
+            1 for p in people if p.status == CANDIDATE
+        )
+
+    def _to_confirm(self, people: list[PersonPlan]) -> int:
+        """Members whose probation ends this year."""
+        year = self.ref.year
+        return sum(
+            1
+            for p in people
+            if p.joined_on is not None
+            and p.status in (PROBATIONARY, FULL_MEMBER)
+            and self.probation_end(p.joined_on).year == year
         )
 
     def _terms(self, org_code: str, length: int, out: list[TermPlan]) -> TermPlan:
@@ -693,6 +954,387 @@ class _Planner:
         return rng.choice(data.STAFF_POSITIONS)
 
 
+class _Cases:
+    """The development cases of one school, planned from its people's dates and the pack's rules.
+
+    Every case keeps the rules (intervals, deadlines, rhythms, counts) except the gaps planted in the main
+    school (see _Planner._pipeline_dates). Dates after the reference date are not recorded yet."""
+
+    def __init__(self, planner: _Planner, school: SchoolPlan, root: OrgPlan, *, planted: bool) -> None:
+        self.planner = planner
+        self.rng = planner.rng
+        self.ref = planner.ref
+        self.rules = planner.rules
+        self.aw = planner.add_workdays
+        self.school = school
+        self.planted = planted
+        self.by_key = {p.key: p for p in school.people}
+        self.provider = f"{root.short_name}党校"
+        branch_codes = {o.code for o in school.orgs if o.kind == BRANCH}
+        self.talkers: dict[str, list[str]] = {}
+        for post in school.posts:
+            if post.org_code in branch_codes and post.role in ("secretary", "organization_officer"):
+                self.talkers.setdefault(post.org_code, []).append(self.by_key[post.person_key].name)
+        # The upper committee's talker: a member of the school's 党委; a 党总支 does not approve, so for
+        # its candidates the work committee sends its organiser (组织员).
+        if school.school.kind == COMMITTEE:
+            self.upper_talkers = [
+                self.by_key[x.person_key].name
+                for x in school.posts
+                if x.org_code == school.school.code and x.role in ("deputy_secretary", "organization_officer")
+            ]
+        else:
+            gender = self.rng.choice(("male", "female"))
+            self.upper_talkers = [planner.name(gender, planner.birth_for_age(40, 55))]
+        self.full: dict[str, list[PersonPlan]] = {}
+        for p in school.people:
+            if p.status == FULL_MEMBER:
+                self.full.setdefault(p.branch_code, []).append(p)
+
+    # The school's cases ---------------------------------------------------------------------------
+    def plan(self) -> None:
+        rng, ref = self.rng, self.ref
+        for p in self.school.people:
+            if p.status in (APPLICANT, ACTIVIST, CANDIDATE, PROBATIONARY):
+                variant, anchor = self.planner.variants.get(p.key, ("", None))
+                self.school.cases.append(self.case(p, variant, anchor))
+        # A few members confirmed in the last probation-length have their completed case on record.
+        length: Duration = self.rules.value("probation.length")
+        recent = [
+            p
+            for p in self.school.people
+            if p.status == FULL_MEMBER
+            and p.employment == "in_service"
+            and p.confirmed_on is not None
+            and length.shift(ref, -1) <= p.confirmed_on <= ref - days(_CONFIRM_ROOM)
+        ]
+        for p in rng.sample(recent, min(len(recent), rng.randint(1, COMPLETED_PER_SCHOOL))):
+            self.school.cases.append(self.case(p, "completed", None))
+        self.school.cases.sort(key=lambda c: c.person_key)
+
+    def case(self, p: PersonPlan, variant: str, anchor: dt.date | None) -> CasePlan:
+        rng, ref, rules = self.rng, self.ref, self.rules
+        assert p.applied_on is not None
+        league_max: int = rules.value("league_recommendation.max_age")
+        league = _age(p.birth_date, p.applied_on) <= league_max and rng.random() < 0.8
+        steps: list[StepPlan] = []
+        self.applicant(p, steps, late=variant == "late_talk")
+        case = CasePlan(p.key, "open", "", league, p.applied_on, steps)
+        mentors: tuple[int, ...] = ()
+        if p.activist_on is not None:
+            mentors = self.activist(p, steps, league, overdue=variant == "review_overdue")
+            if p.candidate_on is None:
+                self.thought_reports(p, steps, ref)
+        if p.candidate_on is not None:
+            vote: dt.date | None = None
+            committee: dt.date | None = None
+            reception: list[StepPlan] = []
+            if variant in ("approval_overdue", "completed") or p.status == PROBATIONARY:
+                vote = anchor or p.joined_on
+                assert vote is not None
+                committee, reception = self.reception_before(p, vote, short=variant == "short_publicity")
+            elif variant == "reception":
+                committee, reception = self.reception_after(p, ref - days(rng.randint(3, 45)))
+            self.candidate(p, steps, mentors, committee)
+            self.thought_reports(p, steps, min(ref, vote - days(1)) if vote else ref)
+            steps.extend(s for s in reception if s.done_on <= ref)
+            voted = [s.done_on for s in steps if s.code == "reception_vote"]
+            if vote is not None and p.status != CANDIDATE:
+                self.after_vote(p, case, vote, completed=variant == "completed")
+            elif voted:  # awaiting the upper committee's approval (overdue in the planted case)
+                talk = voted[0] + days(rng.randint(5, 20))
+                if talk <= ref:
+                    talker = rng.choice(self.upper_talkers)
+                    steps.append(StepPlan("upper_talk", talk, details={"talker": talker}))
+        steps.sort(key=lambda s: s.done_on)
+        # The stage of the latest step that moves a case (as development.timeline.stage_of reads it).
+        done = {s.code for s in steps}
+        case.stage = rules.stage("application")
+        for step in rules.dev.steps:
+            if step.code in done and not step.repeatable:
+                case.stage = step.stage
+        return case
+
+    # Stages -----------------------------------------------------------------------------------------
+    def applicant(self, p: PersonPlan, steps: list[StepPlan], *, late: bool) -> None:
+        rng, rules = self.rng, self.rules
+        applied = p.applied_on
+        assert applied is not None
+        steps.append(StepPlan("application", applied))
+        deadline = rules.deadline("application_talk", applied)
+        note = ""
+        if late:
+            talk = deadline + days(rng.randint(3, 15))
+            note = rng.choice(data.LATE_TALK_NOTES)
+        else:
+            talk = applied + days(rng.randint(2, max(2, (deadline - applied).days - 3)))
+        if talk <= self.ref:
+            talker = rng.choice(self.talkers[p.branch_code])
+            steps.append(StepPlan("application_talk", talk, details={"talker": talker}, note=note))
+
+    def activist(
+        self, p: PersonPlan, steps: list[StepPlan], league: bool, *, overdue: bool
+    ) -> tuple[int, ...]:
+        """Steps 3–6; returns the mentors."""
+        rng, ref, rules = self.rng, self.ref, self.rules
+        designated = p.activist_on
+        assert designated is not None
+        league_max: int = rules.value("league_recommendation.max_age")
+        if league and _age(p.birth_date, designated) <= league_max:
+            method = "league"
+        else:
+            method = "party" if rng.random() < 0.7 else "union"
+        steps.append(StepPlan("activist_designation", designated, details={"method": method}))
+        filed = designated + days(rng.randint(3, 20))
+        if filed <= ref:
+            steps.append(StepPlan("activist_filing", filed))
+        assigned = designated + days(rng.randint(0, 10))
+        span: Range = rules.value("activist.mentors")
+        low = int(span.min) if span.min is not None else 1
+        high = int(span.max) if span.max is not None else low
+        mentors = self.members(p, assigned, rng.randint(low, high))
+        steps.append(StepPlan("mentor_assignment", assigned, details={}, people=mentors))
+        # The branch's half-yearly reviews until the person becomes a candidate (or until today).
+        months = rules.every_months("activist_review")
+        until = p.candidate_on - days(1) if p.candidate_on else ref
+        if overdue:  # the reviews stopped: the next one fell due before the reference date
+            until = add_months(ref, -months) - days(rng.randint(25, 60))
+        for day in self.rhythm(designated, months, until, after=assigned):
+            conclusion = rng.choice(data.ACTIVIST_REVIEW_CONCLUSIONS)
+            steps.append(StepPlan("activist_review", day, details={"conclusion": conclusion}))
+        return mentors
+
+    def thought_reports(self, p: PersonPlan, steps: list[StepPlan], until: dt.date) -> None:
+        """Thought reports at the pack's rhythm (activist.thought_report_period) until `until`."""
+        assert p.activist_on is not None
+        months = self.rules.every_months("thought_report")
+        steps.extend(StepPlan("thought_report", d) for d in self.rhythm(p.activist_on, months, until))
+
+    def candidate(
+        self, p: PersonPlan, steps: list[StepPlan], mentors: tuple[int, ...], committee: dt.date | None
+    ) -> None:
+        """Steps 7–11, all before the committee's review when there is one."""
+        rng, ref, rules = self.rng, self.ref, self.rules
+        designated = p.candidate_on
+        assert designated is not None
+        room = (committee - designated).days - 1 if committee else 10_000
+
+        def after(lo: int, hi: int) -> dt.date:
+            hi = max(1, min(hi, room))
+            return designated + days(rng.randint(min(lo, hi), hi))
+
+        planned = [StepPlan("candidate_designation", designated), StepPlan("candidate_filing", after(1, 10))]
+        chosen = after(2, 20)
+        sponsors = self.members(p, chosen, rules.value("candidate.sponsors"), prefer=mentors)
+        planned.append(StepPlan("sponsor_assignment", chosen, details={}, people=sponsors))
+        summary = rng.choice(data.POLITICAL_REVIEW_SUMMARIES)
+        planned.append(StepPlan("political_review", after(15, 60), "passed", {"summary": summary}))
+        min_days: int = rules.value("candidate.training_min.days")
+        min_hours: int = rules.value("candidate.training_min.hours")
+        length = min_days + rng.randint(0, 2)
+        hours = max(min_hours, -(-min_hours * length // min_days))
+        ended = after(length + 10, 90)
+        started = ended - days(length - 1)
+        planned.append(
+            StepPlan(
+                "training",
+                ended,
+                details={
+                    "started_on": started.isoformat(),
+                    "days": length,
+                    "hours": hours,
+                    "provider": self.provider,
+                },
+            )
+        )
+        steps.extend(s for s in planned if s.done_on <= ref)
+
+    def _reception(
+        self,
+        p: PersonPlan,
+        committee: dt.date,
+        starts: dt.date,
+        ends: dt.date,
+        n: int,
+        pre: dt.date,
+        form: dt.date,
+        vote: dt.date,
+    ) -> list[StepPlan]:
+        publicity = {
+            "starts_on": starts.isoformat(),
+            "ends_on": ends.isoformat(),
+            "workdays": n,
+            "objections": False,
+        }
+        return [
+            StepPlan("committee_review", committee),
+            StepPlan("publicity", ends, details=publicity),
+            StepPlan("pre_review", pre, "passed"),
+            StepPlan("application_form", form),
+            StepPlan("reception_vote", vote, "passed", vote=self.vote(p, vote, "reception")),
+        ]
+
+    def _publicity_workdays(self) -> int:
+        need: Duration = self.rules.value("publicity.workdays")
+        if not need.is_workdays:
+            raise LookupError("demo: publicity.workdays is not counted in working days")
+        return need.n
+
+    def reception_before(
+        self, p: PersonPlan, vote: dt.date, *, short: bool
+    ) -> tuple[dt.date, list[StepPlan]]:
+        """Steps 12–15 leading up to a reception vote on `vote`, planned backwards with working days."""
+        rng, rules, aw = self.rng, self.rules, self.aw
+        n = self._publicity_workdays() - (1 if short else 0)
+        pre = vote - days(rng.randint(5, 20))
+        form = pre + days(rng.randint(1, max(1, (vote - pre).days - 1)))
+        ends = aw(pre - days(rng.randint(1, 4)) + days(1), -1)  # the last working day on or before
+        starts = aw(ends, -(n - 1)) if n > 1 else ends
+        committee = aw(starts, -1)
+        if rules.deadline("pre_review", committee) < pre or rules.deadline("reception_vote", pre) < vote:
+            raise ValueError(f"demo: reception steps before {vote} do not fit their deadlines")
+        return committee, self._reception(p, committee, starts, ends, n, pre, form, vote)
+
+    def reception_after(self, p: PersonPlan, committee: dt.date) -> tuple[dt.date, list[StepPlan]]:
+        """Steps 12–15 from a committee review on `committee` (the caller keeps those up to today)."""
+        rng, rules, aw = self.rng, self.rules, self.aw
+        committee = aw(committee + days(1), -1)
+        n = self._publicity_workdays()
+        starts = aw(committee, 1)
+        ends = aw(starts - days(1), n)
+        pre = min(ends + days(rng.randint(1, 7)), rules.deadline("pre_review", committee))
+        form = pre + days(rng.randint(1, 6))
+        vote = min(form + days(rng.randint(2, 15)), rules.deadline("reception_vote", pre))
+        return committee, self._reception(p, committee, starts, ends, n, pre, form, vote)
+
+    def after_vote(self, p: PersonPlan, case: CasePlan, vote: dt.date, *, completed: bool) -> None:
+        """Steps 16–21 (and 22–25 for a completed case) after an approved reception vote."""
+        rng, ref, rules = self.rng, self.ref, self.rules
+        steps = case.steps
+        room = (ref - vote).days
+        talk = vote + days(rng.randint(2, max(2, min(25, room // 2))))
+        approved = min(talk + days(rng.randint(1, 20)), rules.deadline("approval", vote), ref)
+        ends = self.planner.probation_end(vote)
+        case.probation_ends_on = ends
+        steps.append(StepPlan("upper_talk", talk, details={"talker": rng.choice(self.upper_talkers)}))
+        steps.append(StepPlan("approval", approved, "approved"))
+        asked = ends - days(rng.randint(10, 25))
+        if ends <= rules.value("probation.end_warning").shift(ref):  # asked once the board warned
+            asked = min(asked, ref - days(rng.randint(0, 5)))
+        later = [
+            StepPlan("approval_filing", approved + days(rng.randint(3, 15))),
+            StepPlan("branch_assignment", approved + days(rng.randint(0, 7)), group_code=p.group_code),
+            StepPlan("oath", approved + days(rng.randint(3, 30))),
+            StepPlan("confirmation_application", asked),
+        ]
+        voted: dt.date | None = None
+        if completed:
+            voted = ends + days(rng.randint(0, min(20, (ref - ends).days // 3)))
+            archive = rules.due("archiving")
+            decided = voted + days(rng.randint(3, max(3, min(40, (archive.shift(ref, -1) - voted).days))))
+            decided = min(decided, rules.deadline("confirmation_approval", voted))
+            tally = self.vote(p, voted, "confirmation")
+            archived = min(archive.shift(decided), decided + days(rng.randint(1, 5)), ref)
+            later += [
+                StepPlan("confirmation_vote", voted, "confirm", {"decision": "confirm"}, vote=tally),
+                StepPlan("confirmation_approval", decided, "approved", {"decision": "confirm"}),
+                StepPlan("archiving", archived),
+            ]
+            case.state, case.closed_on, case.close_reason = "completed", decided, "转正"
+        steps.extend(s for s in later if s.done_on <= ref)
+        months = rules.every_months("probation_review")
+        until = voted - days(1) if voted else ref
+        for day in self.rhythm(vote, months, until, after=approved):
+            conclusion = rng.choice(data.PROBATION_REVIEW_CONCLUSIONS)
+            steps.append(StepPlan("probation_review", day, details={"conclusion": conclusion}))
+
+    # Helpers ----------------------------------------------------------------------------------------
+    def rhythm(
+        self, start: dt.date, months: int, until: dt.date, *, after: dt.date | None = None
+    ) -> list[dt.date]:
+        """Dates of a repeated step up to `until`: the j-th a little before `start` + j periods (as the
+        compliance rule counts) and before one period after the one before (as the timeline counts; the
+        first counts from `after`, the step's prerequisite)."""
+        out: list[dt.date] = []
+        previous = after or start
+        j = 0
+        while True:
+            j += 1
+            due = min(add_months(start, j * months), add_months(previous, months))
+            day = due - days(self.rng.randint(3, 20))
+            if day > until:
+                return out
+            out.append(day)
+            previous = day
+
+    def members(
+        self, p: PersonPlan, on: dt.date, count: int, *, prefer: tuple[int, ...] = ()
+    ) -> tuple[int, ...]:
+        """`count` full members of the person's branch on `on` (in service first), `prefer` first."""
+        pool = [
+            x
+            for x in self.full.get(p.branch_code, [])
+            if x.key != p.key and x.confirmed_on and x.confirmed_on <= on
+        ]
+        keys = {x.key for x in pool}
+        chosen = [k for k in prefer if k in keys][:count]
+        rest = [x for x in pool if x.key not in chosen]
+        working = [x for x in rest if x.employment == "in_service"]
+        pick = working if len(working) >= count - len(chosen) else rest
+        chosen += [x.key for x in self.rng.sample(pick, min(len(pick), count - len(chosen)))]
+        if len(chosen) < count:
+            raise ValueError(f"demo: branch {p.branch_code} has too few full members on {on}")
+        return tuple(chosen)
+
+    def vote(self, p: PersonPlan, held_on: dt.date, purpose: str) -> VotePlan:
+        """A tally that passes by the pack's quorum and majority, counted against the entitled."""
+        rng, rules = self.rng, self.rules
+        prefix = "reception_vote" if purpose == "reception" else "confirmation_vote"
+        quorum: Fraction = rules.value(f"{prefix}.quorum")
+        majority: Fraction = rules.value(f"{prefix}.pass")
+        entitled = tuple(
+            x.key
+            for x in self.full.get(p.branch_code, [])
+            if x.key != p.key and x.confirmed_on is not None and x.confirmed_on <= held_on
+        )
+        n = len(entitled)
+        if n == 0:
+            raise ValueError(f"demo: branch {p.branch_code} has no voters on {held_on}")
+        present = rng.randint(min(n, max(quorum.least(n), n - 4)), n)
+        written = rng.randint(0, min(2, n - present))
+        abstain = 1 if rng.random() < 0.15 else 0
+        if not majority.reached(present + written - abstain, n):
+            abstain = 0
+        if not majority.reached(present + written, n):
+            present, written = n, 0
+        in_favour = present + written - abstain
+        if not (quorum.reached(present, n) and majority.reached(in_favour, n)):
+            raise ValueError("demo: a planned vote that does not pass")
+        parts = [
+            f"应到会有表决权的正式党员 {n} 人，实到会 {present} 人，"
+            f"{'超过' if quorum.strict else '达到'}{quorum.words}"
+        ]
+        if written:
+            parts.append(f"未到会党员书面意见 {written} 份已计入")
+        parts.append(
+            f"赞成 {in_favour} 票、反对 0 票、弃权 {abstain} 票，"
+            f"{'超过' if majority.strict else '达到'}应到会人数的{majority.words}，通过"
+        )
+        return VotePlan(purpose, entitled, present, written, in_favour, 0, abstain, True, "；".join(parts))
+
+
+def _share_target(people: list[PersonPlan]) -> Decimal:
+    """A target for the share of backbone teachers among members: today's share (retirees counted, as the
+    plan page counts them) rounded down to 5 %, plus 10 points."""
+    members = [p for p in people if p.status in (FULL_MEMBER, PROBATIONARY)]
+    share = 100 * sum(1 for p in members if p.backbone_teacher) // max(1, len(members))
+    return Decimal(5 * (share // 5) + 10).quantize(Decimal("0.1"))
+
+
+def _age(born: dt.date, on: dt.date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
 def _school_names(rng: random.Random, count: int) -> list[tuple[str, str]]:
     """`count` unique (short name, type) of schools; the first is always 第一中学."""
     pool: list[tuple[str, str]] = [(f"第{chinese_number(i)}中学", "middle") for i in range(2, 41)]
@@ -716,12 +1358,28 @@ def _school_names(rng: random.Random, count: int) -> list[tuple[str, str]]:
 
 
 def plan_district(
-    *, schools: int, seed: int, district: int = 1, reference_date: dt.date = REFERENCE_DATE
+    *,
+    schools: int,
+    seed: int,
+    district: int = 1,
+    reference_date: dt.date = REFERENCE_DATE,
+    rules: DevelopmentRules | None = None,
+    add_workdays: WorkdayAdder | None = None,
 ) -> DistrictPlan:
-    """The whole demo district, deterministic in its arguments; nothing is read or written."""
+    """The whole demo district, deterministic in its arguments; nothing is written, no database is read.
+
+    `rules`: the development rules to keep (default: the national pack's). `add_workdays`: the official
+    calendar's working-day arithmetic (build.py passes WorkdayCalendar's); without it, Monday to Friday
+    as an estimate, as zhibu.compliance.values does."""
     if not 1 <= schools <= 2000:
         raise ValueError("schools must be between 1 and 2000")
-    planner = _Planner(seed=seed, district=district, ref=reference_date)
+    planner = _Planner(
+        seed=seed,
+        district=district,
+        ref=reference_date,
+        rules=rules or DevelopmentRules.national(),
+        add_workdays=add_workdays or weekday_add,
+    )
     root_code, prefix = codes_for(district)
     district_name = data.DISTRICTS[(district - 1) % len(data.DISTRICTS)]
     if district > len(data.DISTRICTS):

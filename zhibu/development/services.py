@@ -742,7 +742,7 @@ def tally(
             f"多于到会人数与书面意见之和 {vote.present + vote.written_opinions}",
             field="in_favour",
         )
-    parts = [f"应到会有表决权的党员 {entitled} 人，实到会 {vote.present} 人"]
+    parts = [f"应到会有表决权的正式党员 {entitled} 人，实到会 {vote.present} 人"]
     if not quorum.reached(vote.present, entitled):
         why = (
             f"恰为{quorum.words}，未超过{quorum.words}（“超过”不含本数）"
