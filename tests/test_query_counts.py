@@ -78,3 +78,39 @@ def test_pages_do_not_run_more_queries_for_a_bigger_school(world, scope_of, clie
     big = _counts(client, world.people.member.pk)
     grew = {url: (small[url], big[url]) for url in small if big[url] != small[url]}
     assert not grew, f"pages whose queries grew with the data (small, big): {grew}"
+
+
+def _development_counts(client, case_pks):  # type: ignore[no-untyped-def]
+    out = {}
+    urls = ["/development/?org=SA", "/development/?org=SA-B1", "/development/plan/?org=SA-B1"]
+    urls += [f"/development/cases/{pk}/" for pk in case_pks]
+    for url in urls:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        out[url] = len(ctx)
+    return out
+
+
+def test_development_board_and_case_page_do_not_run_more_queries_for_more_cases(world, client_as):
+    """The board builds every timeline in memory; a case page reads the same whatever its length."""
+    from tests.development.pipeline import applicant, drive
+
+    short = drive(world, applicant(world, "甲短"), until="application_talk")
+    long = drive(world, applicant(world, "乙长"), until="oath")
+    client = client_as(world.users.school_secretary)
+    small = _development_counts(client, [short.pk])
+    # The case page of a long case (votes, mentors, sponsors) runs what a short one runs.
+    assert (
+        _development_counts(client, [long.pk])[f"/development/cases/{long.pk}/"]
+        == small[f"/development/cases/{short.pk}/"]
+    )
+    _grow(world)
+    for i, until in enumerate(("activist_review", "candidate_designation", "publicity", "approval", None)):
+        drive(world, applicant(world, f"丙{i}"), until=until)
+    for i in range(3):
+        branch_person = make_person(f"丁{i}", world.sa_b2, status="applicant", birth_date=dt.date(2000, 1, 1))
+        drive(world, branch_person, until="mentor_assignment")
+    big = _development_counts(client, [short.pk])
+    grew = {url: (small[url], big[url]) for url in small if big[url] != small[url]}
+    assert not grew, f"development pages whose queries grew with the cases (small, big): {grew}"

@@ -56,6 +56,7 @@ def test_no_route_gives_school_a_anything_of_school_b(world, client_as, persona)
 
     b_post = Post.objects.get(org=world.sb_b1)
     b_note = _b_notification(world)
+    b_doc = _b_development_document(world)
     b_values = {
         "code": world.sb_b1.code,
         "pk": str(world.people.outsider.pk),
@@ -66,6 +67,10 @@ def test_no_route_gives_school_a_anything_of_school_b(world, client_as, persona)
         "user_id": str(world.users.outsider.pk),
         "year": "2027",
         "notification_id": str(b_note.pk),
+        "case_id": str(b_doc.step.case_id),
+        "record_id": str(b_doc.step_id),
+        "step_id": str(b_doc.step_id),
+        "doc_id": str(b_doc.pk),
     }
     client = client_as(getattr(world.users, persona))
     visited = 0
@@ -116,6 +121,31 @@ def _b_notification(world):  # type: ignore[no-untyped-def]
         org_path=world.sb_b1.path,
         email=delivery,
     )
+
+
+def _b_development_document(world):  # type: ignore[no-untyped-def]
+    """A development case of school B with its application letter: its step and document stay in B."""
+    import datetime as dt
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import make_person
+    from zhibu.core.scoping import system_scope
+    from zhibu.development.models import StepDocument
+    from zhibu.development.services import Upload, case_open
+    from zhibu.people.models import Status
+
+    applicant = make_person("孙八", world.sb_b1, status=Status.APPLICANT, birth_date=dt.date(2000, 1, 1))
+    letter = SimpleUploadedFile("钱七.pdf", b"%PDF-1.4 SB-B1")
+    case = case_open(
+        actor=None,
+        scope=system_scope(),
+        person=applicant,
+        applied_on=dt.date(2026, 3, 1),
+        documents=[Upload("application_letter", letter)],
+        today=dt.date(2026, 11, 23),
+    )
+    return StepDocument.objects.get(step__case=case)
 
 
 def test_every_listing_of_school_a_still_shows_school_a(world, client_as):

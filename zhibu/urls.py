@@ -7,6 +7,7 @@ urlpatterns = [
     path("orgs/", include("zhibu.orgs.urls")),
     path("people/", include("zhibu.people.urls")),
     path("policy/", include("zhibu.compliance.urls")),
+    path("development/", include("zhibu.development.urls")),
     path("calendar/", include("zhibu.core.urls")),
     path("api/v1/", include("zhibu.api_urls")),
     path("healthz", core_views.healthz, name="healthz"),

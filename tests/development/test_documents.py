@@ -40,7 +40,6 @@ from zhibu.development.rosters import load_roster_cases, write_roster_xlsx
 from zhibu.people.models import Education, Person, Status
 
 D = dt.date
-URLS = pytest.mark.urls("tests.development.urls_docs")
 
 
 # Records, built with the ORM ---------------------------------------------------------------------------
@@ -359,7 +358,6 @@ def test_roster_costs_the_same_queries_for_one_case_as_for_five(world):
 DOCS = ("doc_cultivation", "doc_publicity", "doc_reception", "doc_confirmation")
 
 
-@URLS
 @pytest.mark.parametrize("name", DOCS)
 def test_branch_secretary_downloads_each_document_and_the_download_is_audited(world, client_as, name):
     case = _full_case(world)
@@ -376,7 +374,6 @@ def test_branch_secretary_downloads_each_document_and_the_download_is_audited(wo
     assert entry.org_path == world.sa_b1.path
 
 
-@URLS
 @pytest.mark.parametrize("name", DOCS)
 def test_user_of_another_school_gets_404_and_nothing_is_audited(world, client_as, name):
     case = _full_case(world)
@@ -385,21 +382,18 @@ def test_user_of_another_school_gets_404_and_nothing_is_audited(world, client_as
     assert not AuditEntry.objects.filter(action="export").exists()
 
 
-@URLS
 def test_a_member_cannot_read_a_colleagues_documents(world, client_as):
     case = _full_case(world)
     response = client_as(world.users.member).get(reverse("development:doc_cultivation", args=[case.pk]))
     assert response.status_code == 404
 
 
-@URLS
 def test_documents_need_a_login(world, client):
     case = _full_case(world)
     response = client.get(reverse("development:doc_cultivation", args=[case.pk]))
     assert response.status_code == 302
 
 
-@URLS
 @pytest.mark.parametrize(
     ("name", "what"), [("doc_reception", "接收预备党员"), ("doc_confirmation", "预备党员转正")]
 )
@@ -412,7 +406,6 @@ def test_resolution_is_refused_until_the_vote_is_recorded(world, client_as, name
     assert not AuditEntry.objects.filter(action="export").exists()
 
 
-@URLS
 def test_roster_download_is_scoped_and_audited(world, client_as):
     _full_case(world)
     url = reverse("development:roster")
@@ -427,7 +420,6 @@ def test_roster_download_is_scoped_and_audited(world, client_as):
     assert "1 人" in entry.note
 
 
-@URLS
 @pytest.mark.parametrize(("user", "org"), [("outsider", "SA"), ("member", "SA-B1"), ("school_secretary", "")])
 def test_roster_refuses_orgs_outside_the_viewers_scope(world, client_as, user, org):
     response = client_as(getattr(world.users, user)).get(reverse("development:roster"), {"org": org})
@@ -435,7 +427,6 @@ def test_roster_refuses_orgs_outside_the_viewers_scope(world, client_as, user, o
     assert not AuditEntry.objects.filter(action="export").exists()
 
 
-@URLS
 def test_roster_page_costs_the_same_queries_for_one_case_as_for_five(world, client_as):
     url = reverse("development:roster")
     client = client_as(world.users.school_secretary)

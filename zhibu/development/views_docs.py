@@ -32,6 +32,7 @@ from zhibu.development.documents import (
 )
 from zhibu.development.models import DevelopmentCase, VotePurpose
 from zhibu.development.rosters import NextSteps, load_roster_cases, write_roster_xlsx
+from zhibu.development.selectors import sees_pipeline
 from zhibu.orgs.models import Organization
 from zhibu.people.views_io import XLSX
 
@@ -61,7 +62,9 @@ def refuses_with_message(view: Callable[..., HttpResponse]) -> Callable[..., Htt
 
 def _case_visible(scope: Scope, pk: int) -> DevelopmentCase:
     case = DevelopmentCase.objects.select_related("person__org__parent").filter(pk=pk).first()
-    if case is None or not scope.can_view_person(case.person):
+    # The forms carry other people's names and votes: only those who see the branch's pipeline get them,
+    # not the subject reading their own case.
+    if case is None or not sees_pipeline(scope, case.person):
         raise NotFound("发展党员流程不存在或不在您的权限范围内")
     return case
 
