@@ -43,6 +43,7 @@ ROUTERS: tuple[tuple[str, str], ...] = (
     ("/orgs", "zhibu.orgs.api.router"),
     ("/people", "zhibu.people.api.router"),
     ("/findings", "zhibu.compliance.api.router"),
+    ("/development", "zhibu.development.api.router"),
 )
 
 UNAUTHENTICATED = "请先登录或提供有效的 API 令牌"
