@@ -600,3 +600,13 @@ def test_new_case_offers_applicants_and_those_who_may_apply_again_only(world, cl
     # An activist without a case cannot be set back to applicant; members never apply.
     assert "曾小单" not in choices and "张三丰" not in choices
     assert stopped.status == Status.DISCONTINUED
+
+
+def test_a_deadline_beyond_the_next_step_makes_the_case_overdue(world, client_as):
+    """The approval is owed three months after the vote even while the upper talk before it is pending."""
+    from tests.development.pipeline import applicant, drive
+
+    drive(world, applicant(world), until="reception_vote")  # voted 2024-11-10; no talk, no approval
+    html = client_as(world.users.branch_secretary).get("/development/?org=SA-B1").content.decode()
+    overdue = html.split("已超期（", 1)[1].split("</section>", 1)[0]
+    assert "刘小青" in overdue and "第17步 上级党委审批应于 2025-02-10 前" in overdue

@@ -123,6 +123,12 @@ class CaseLine:
     next: list[NextStep]
     overdue: bool
     due_soon: bool
+    deadline: tl.Deadline | None = None  # the earliest pending deadline of any step, not only the next
+
+    @property
+    def deadline_elsewhere(self) -> bool:
+        """The earliest deadline belongs to a step that is not among the next steps shown."""
+        return self.deadline is not None and all(n.row is not self.deadline.row for n in self.next)
 
 
 @dataclass
@@ -183,12 +189,15 @@ def _line(case: DevelopmentCase, timeline: tl.Timeline, today: dt.date) -> CaseL
                 due_soon=latest is not None and today <= latest <= soon,
             )
         )
+    deadlines = timeline.deadlines(case.stage)
+    first = deadlines[0] if deadlines else None
     return CaseLine(
         case=case,
         timeline=timeline,
         next=steps,
-        overdue=any(s.overdue for s in steps),
-        due_soon=any(s.due_soon for s in steps),
+        overdue=first is not None and first.due < today,
+        due_soon=first is not None and today <= first.due <= soon,
+        deadline=first,
     )
 
 
@@ -205,8 +214,7 @@ def board_page(scope: Scope, code: str, *, today: dt.date) -> BoardPage:
     stages = [StageGroup(s, label, [x for x in lines if x.case.stage == s]) for s, label in Stage.choices]
 
     def by_latest(x: CaseLine) -> tuple[dt.date, str]:
-        dates = [s.latest for s in x.next if s.latest is not None]
-        return (min(dates) if dates else dt.date.max, x.case.person.name_pinyin)
+        return (x.deadline.due if x.deadline else dt.date.max, x.case.person.name_pinyin)
 
     q_end = quarter_end(today)
     candidates = []

@@ -51,12 +51,36 @@ class Row:
     next_due: dt.date | None = None  # for a repeated step: when the next one is owed
 
 
+@dataclass(frozen=True)
+class Deadline:
+    """A date by which a step not yet done is owed: a deadline whose starting event has happened (the
+    approval three months after the vote, even while the talk before it is still pending), or the next
+    review of a repeated step while its stage lasts."""
+
+    row: Row
+    due: dt.date
+    reason: str
+
+
 @dataclass
 class Timeline:
     rows: list[Row]
     events: dict[str, dt.date]
     counted: dict[str, list[Any]] = field(default_factory=dict)  # the records that count, per code
     next_steps: list[Row] = field(default_factory=list)
+
+    def deadlines(self, stage: str) -> list[Deadline]:
+        """Every pending deadline of the case, earliest first (`stage`: the case's current stage)."""
+        out = []
+        for r in self.rows:
+            if r.done and not r.step.repeatable:
+                continue
+            if r.step.repeatable:
+                if r.next_due is not None and r.step.stage == stage:
+                    out.append(Deadline(r, r.next_due, f"{r.step.title}按{r.step.every}"))
+            elif r.window.latest is not None:
+                out.append(Deadline(r, r.window.latest, r.window.latest_reason))
+        return sorted(out, key=lambda d: (d.due, d.row.step.number))
 
     @property
     def next(self) -> Row | None:
