@@ -71,6 +71,7 @@ def test_no_route_gives_school_a_anything_of_school_b(world, client_as, persona)
         "record_id": str(b_doc.step_id),
         "step_id": str(b_doc.step_id),
         "doc_id": str(b_doc.pk),
+        "document_id": str(b_doc.pk),
     }
     client = client_as(getattr(world.users, persona))
     visited = 0

@@ -23,6 +23,7 @@ from zhibu.development.models import (
     DevelopmentPlan,
     DevelopmentStep,
     Stage,
+    StepDocument,
 )
 from zhibu.development.services import entitled_voters
 from zhibu.people.models import Person, Status, StatusChange
@@ -519,3 +520,36 @@ def test_the_json_is_what_the_openapi_document_says(world, api_as):
     assert "/api/v1/development/cases/{case_id}/steps/" in paths
     assert "/api/v1/development/plans/{code}/{year}/" in paths
     assert Stage.CANDIDATE in schema["components"]["schemas"]["Stage"]["enum"]
+
+
+# Documents ----------------------------------------------------------------------------------------------
+
+
+def test_documents_are_uploaded_downloaded_and_withdrawn_through_the_api(world, api_as):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    case = open_case(world, applicant(world))
+    application = case.steps.get(code="application")
+    api = api_as(world.users.branch_secretary)
+    before = written()
+    bad = api.post(
+        f"{URL}/steps/{application.pk}/documents/",
+        {"kind": "application_letter", "file": SimpleUploadedFile("a.exe", b"MZ\x90\x00")},
+    )
+    refused(bad, 400, "documents")
+    assert written() == before and not StepDocument.objects.exists()
+    pdf = SimpleUploadedFile("入党申请书.pdf", b"%PDF-1.4 application")
+    doc = ok(
+        api.post(f"{URL}/steps/{application.pk}/documents/", {"kind": "application_letter", "file": pdf}), 201
+    )
+    assert doc["title"] == "入党申请书.pdf" and doc["content_type"] == "application/pdf" and doc["size"] == 20
+    got = api.get(f"{URL}/documents/{doc['id']}/")
+    assert got.status_code == 200 and b"".join(got.streaming_content) == b"%PDF-1.4 application"
+    assert "attachment" in got["Content-Disposition"]
+    assert AuditEntry.objects.filter(action="export", object_type="development.stepdocument").count() == 1
+    # Another school does not get the file.
+    assert api_as(world.users.outsider).get(f"{URL}/documents/{doc['id']}/").status_code == 404
+    refused(send(api, "post", f"{URL}/documents/{doc['id']}/withdraw/", {"reason": ""}), 400, "reason")
+    done = ok(send(api, "post", f"{URL}/documents/{doc['id']}/withdraw/", {"reason": "传错了文件"}))
+    assert done["withdrawn_reason"] == "传错了文件" and done["withdrawn_at"]
+    assert StepDocument.objects.get(pk=doc["id"]).file  # kept as evidence

@@ -15,9 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest
 from django.utils import timezone
-from ninja import P, Path, PathEx, Query, Router, Schema
+from django.utils.http import content_disposition_header
+from ninja import File, Form, P, Path, PathEx, Query, Router, Schema
+from ninja.files import UploadedFile as NinjaUploadedFile
 from ninja.responses import Status as HttpStatus
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -35,6 +37,7 @@ from zhibu.api import (
     request_scope_of,
 )
 from zhibu.compliance.packs import effective_policy, library
+from zhibu.core.audit import audit_record
 from zhibu.core.errors import NotFound, ServiceError
 from zhibu.core.scoping import Scope
 from zhibu.development import selectors, services
@@ -614,6 +617,7 @@ def _step_def_out(dev: Development, s: StepDef) -> dict[str, Any]:
 
 CaseId = PathEx[int, P(ge=1, le=MAX_INT, description="发展党员流程 id")]
 StepId = PathEx[int, P(ge=1, le=MAX_INT, description="步骤记录 id")]
+DocumentId = PathEx[int, P(ge=1, le=MAX_INT, description="材料 id")]
 Year = PathEx[int, P(ge=1, le=9999, description="年度")]
 
 
@@ -771,3 +775,85 @@ def step_definitions(request: HttpRequest, query: Query[StepsQuery]) -> Any:
         "stages": [{"code": c, "label": label} for c, label in dev.stages.items()],
         "steps": [_step_def_out(dev, s) for s in dev.steps],
     }
+
+
+# Documents ---------------------------------------------------------------------------------------------
+
+
+class StoredDocumentOut(Schema):
+    id: int
+    step_id: int
+    kind: str
+    title: str
+    size: int
+    content_type: str
+    uploaded_at: dt.datetime
+    withdrawn_at: dt.datetime | None
+    withdrawn_reason: str
+
+
+class WithdrawIn(InputSchema):
+    reason: str = Field(max_length=300, description="撤回原因")
+
+
+def _document_out(doc: StepDocument) -> dict[str, Any]:
+    return {
+        "id": doc.pk,
+        "step_id": doc.step_id,
+        "kind": doc.kind,
+        "title": doc.title,
+        "size": doc.size,
+        "content_type": doc.content_type,
+        "uploaded_at": doc.uploaded_at,
+        "withdrawn_at": doc.withdrawn_at,
+        "withdrawn_reason": doc.withdrawn_reason,
+    }
+
+
+@router.post(
+    "/steps/{step_id}/documents/",
+    response={201: StoredDocumentOut, **ERRORS},
+    summary="上传步骤材料（multipart：kind 与 file）",
+)
+def document_upload(
+    request: HttpRequest, step_id: StepId, kind: Form[str], file: File[NinjaUploadedFile]
+) -> Any:
+    """Keep a document with a recorded step: a PDF, JPEG, PNG or Word file of a category the step lists."""
+    scope = request_scope_of(request)
+    record = selectors.step_record_get(scope, step_id)
+    doc = services.document_add(
+        actor=request.user, scope=scope, record=record, upload=services.Upload(kind=kind.strip(), file=file)
+    )
+    return HttpStatus(201, _document_out(doc))
+
+
+@router.get("/documents/{document_id}/", summary="下载材料（文件本身）", response={**ERRORS})
+def document_download(request: HttpRequest, document_id: DocumentId) -> Any:
+    """The stored file, for those who see the branch's pipeline; every download is audited."""
+    scope = request_scope_of(request)
+    doc = selectors.document_get_visible(scope, document_id)
+    person = doc.step.case.person
+    audit_record(
+        actor=request.user,
+        action="export",
+        obj=doc,
+        org_path=person.org.path,
+        note=f"通过接口下载发展党员材料：{person.name} {doc.title}",
+    )
+    response = FileResponse(doc.file.open("rb"), content_type=doc.content_type or "application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, doc.title) or "attachment"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@router.post(
+    "/documents/{document_id}/withdraw/",
+    response={200: StoredDocumentOut, **ERRORS},
+    summary="撤回材料（文件保留）",
+)
+def document_withdraw(request: HttpRequest, payload: WithdrawIn, document_id: DocumentId) -> Any:
+    """Mark a document uploaded by mistake as withdrawn, with the reason; the file is kept as evidence."""
+    scope = request_scope_of(request)
+    doc = selectors.document_get_visible(scope, document_id)
+    doc = services.document_withdraw(actor=request.user, scope=scope, document=doc, reason=payload.reason)
+    return _document_out(doc)
