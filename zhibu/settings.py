@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "zhibu.people",
     "zhibu.compliance",
     "zhibu.development",
+    "zhibu.life",
 ]
 
 MIDDLEWARE = [
