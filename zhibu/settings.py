@@ -158,6 +158,11 @@ WHITENOISE_USE_FINDERS = TESTING or DEBUG
 ZHIBU_MAX_UPLOAD_BYTES = int(os.environ.get("ZHIBU_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Meeting check-in (签到) by QR code: the window opens this many minutes before a meeting starts and closes
+# at its end, or this many hours after its start when no end was given. Habits, not regulation: the
+# members arrive early, and a meeting without an announced end rarely runs past half a day.
+ZHIBU_CHECK_IN_OPENS_MINUTES = int(os.environ.get("ZHIBU_CHECK_IN_OPENS_MINUTES", "60"))
+ZHIBU_CHECK_IN_OPEN_HOURS = int(os.environ.get("ZHIBU_CHECK_IN_OPEN_HOURS", "4"))
 
 LOGGING = {
     "version": 1,
