@@ -166,6 +166,10 @@ class BranchVote(models.Model):
     secret_ballot = models.BooleanField("无记名投票", default=True)
     passed = models.BooleanField("通过")
     explanation = models.TextField("结果说明")
+    # When the assembly voted in zhibu (from phones or a counted paper ballot), the meeting's vote.
+    meeting_vote = models.OneToOneField(
+        "life.Vote", null=True, blank=True, on_delete=models.PROTECT, related_name="branch_vote"
+    )
 
     class Meta:
         verbose_name = "支部大会表决"

@@ -280,8 +280,11 @@ def step_record(
     note: str = "",
     documents: Sequence[Upload] = (),
     today: dt.date | None = None,
+    meeting_vote: Any = None,
 ) -> DevelopmentStep:
-    """Record one step of a case after checking every rule that applies to it; refuse with the reason."""
+    """Record one step of a case after checking every rule that applies to it; refuse with the reason.
+
+    `meeting_vote`: the meeting's Vote (zhibu.life) a vote step's tally comes from, kept with the result."""
     today = today or timezone.localdate()
     data = dict(data or {})
     case = DevelopmentCase.objects.select_for_update().select_related("person__org").get(pk=case.pk)
@@ -350,6 +353,7 @@ def step_record(
         )
     if "vote" in effects:
         effects["vote"].step = record
+        effects["vote"].meeting_vote = meeting_vote
         effects["vote"].save()
     _attach(actor, record, step, documents)
 
