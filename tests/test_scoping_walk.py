@@ -52,6 +52,7 @@ def _text(response) -> str:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("persona", ["school_secretary", "branch_secretary", "member"])
 def test_no_route_gives_school_a_anything_of_school_b(world, client_as, persona):
+    from zhibu.life.ical import org_token
     from zhibu.orgs.models import Post
 
     b_post = Post.objects.get(org=world.sb_b1)
@@ -72,6 +73,8 @@ def test_no_route_gives_school_a_anything_of_school_b(world, client_as, persona)
         "step_id": str(b_doc.step_id),
         "doc_id": str(b_doc.pk),
         "document_id": str(b_doc.pk),
+        # A feed link to school B's branch signed as though it were made for this user of school A.
+        "token": org_token(world.sb_b1.code, getattr(world.users, persona).pk),
     }
     client = client_as(getattr(world.users, persona))
     visited = 0

@@ -163,6 +163,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # members arrive early, and a meeting without an announced end rarely runs past half a day.
 ZHIBU_CHECK_IN_OPENS_MINUTES = int(os.environ.get("ZHIBU_CHECK_IN_OPENS_MINUTES", "60"))
 ZHIBU_CHECK_IN_OPEN_HOURS = int(os.environ.get("ZHIBU_CHECK_IN_OPEN_HOURS", "4"))
+# The hour a meeting placed by the yearly plan starts at (the secretary changes single meetings).
+ZHIBU_MEETING_DEFAULT_TIME = os.environ.get("ZHIBU_MEETING_DEFAULT_TIME", "15:00")
 
 LOGGING = {
     "version": 1,

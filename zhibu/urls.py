@@ -9,6 +9,7 @@ urlpatterns = [
     path("policy/", include("zhibu.compliance.urls")),
     path("development/", include("zhibu.development.urls")),
     path("calendar/", include("zhibu.core.urls")),
+    path("life/", include("zhibu.life.urls")),
     path("api/v1/", include("zhibu.api_urls")),
     path("healthz", core_views.healthz, name="healthz"),
 ]

@@ -166,6 +166,22 @@ def test_lecture_needs_lecturer_and_title_and_may_invite_activists(world):
     refused(create, world=world, include_activists=True, words="可以邀请入党积极分子参加")
 
 
+def test_a_planned_lecture_waits_for_its_lecturer_until_the_notice(world):
+    """The yearly plan places lectures before anyone knows who will give them."""
+    planned = create(world, kind=MeetingKind.PARTY_LECTURE, title="第四季度党课", from_plan=True)
+    assert planned.lecturer is None and not planned.lecture_title
+    user = as_user(world.users.branch_secretary)
+    refused(services.notice_publish, **user, meeting=planned, now=EARLIER, words="党课主讲人和党课题目")
+    assert any("党课主讲人" in m for m in services.hold_missing(planned, DURING))
+    services.meeting_update(
+        **user,
+        meeting=planned,
+        changes={"lecturer": world.people.branch_secretary, "lecture_title": "学习党章"},
+        now=EARLIER,
+    )
+    services.notice_publish(**user, meeting=planned, now=EARLIER)
+
+
 def test_theme_day_votes_only_when_it_also_counts_as_the_assembly(world):
     plain = create(world, MeetingKind.THEME_DAY, title="12月主题党日")
     assert {v for _, v in invitees(plain).values()} == {False}

@@ -228,7 +228,9 @@ def _check_notice(scope: Scope, data: Mapping[str, Any], now: dt.datetime) -> _N
     lecturer = _check_person(scope, data.get("lecturer"), "主讲人", "lecturer")
     lecturer_name = _text(data.get("lecturer_name"), "主讲人姓名", "lecturer_name", limit=100)
     lecture_title = _text(data.get("lecture_title"), "党课题目", "lecture_title")
-    if inv.counts_as(kind, also, MeetingKind.PARTY_LECTURE):
+    # A lecture placed by the yearly plan may wait for its lecturer and title until its notice is published.
+    placeholder = bool(data.get("from_plan")) and lecturer is None and not lecturer_name and not lecture_title
+    if inv.counts_as(kind, also, MeetingKind.PARTY_LECTURE) and not placeholder:
         if lecturer is None and not lecturer_name:
             raise ServiceError("党课应填写主讲人（本单位人员或外来主讲人姓名）", field="lecturer")
         if lecturer is not None and lecturer_name:
@@ -317,6 +319,7 @@ def meeting_create(
             "lecture_title": lecture_title,
             "include_activists": include_activists,
             "also_counts_as": also_counts_as,
+            "from_plan": from_plan,
         },
         now,
     )
@@ -389,7 +392,7 @@ def meeting_update(
         raise ServiceError(f"不能修改这些项目：{'、'.join(unknown)}")
     _refuse_unless_planned(meeting, "修改通知")
     current = {name: getattr(meeting, name) for name in NOTICE_FIELDS}
-    data = {**current, **changes}
+    data = {**current, **changes, "from_plan": meeting.from_plan}
     if data["org"].pk != meeting.org_id:
         target = Organization.objects.get(pk=data["org"].pk)
         _check_manage(scope, target)
@@ -426,6 +429,9 @@ def notice_publish(*, actor: Any, scope: Scope, meeting: Meeting, now: dt.dateti
     _refuse_unless_planned(meeting, "发布通知")
     if now >= meeting.starts_at:
         raise ServiceError(f"会议已于 {_when(meeting.starts_at)} 开始，不能再发布通知")
+    lecture = _lecture_missing(meeting)
+    if lecture:
+        raise ServiceError(f"发布通知前请填写{lecture}", field="lecturer")
     before = meeting.notice_published_at
     meeting.notice_published_at = now
     meeting.save(update_fields=["notice_published_at", "updated_at"])
@@ -831,7 +837,22 @@ def hold_missing(meeting: Meeting, now: dt.datetime) -> list[str]:
         missing.append(f"{len(expected)} 人的出席情况尚未登记（{_names(expected)}）")
     if not (meeting.minutes or {}).get("topics"):
         missing.append("会议记录尚未填写议题")
+    lecture = _lecture_missing(meeting)
+    if lecture:
+        missing.append(f"尚未填写{lecture}")
     return missing
+
+
+def _lecture_missing(meeting: Meeting) -> str:
+    """For a lecture (or a meeting that also counts as one): what of its lecturer and title is missing."""
+    if not inv.counts_as(meeting.kind, list(meeting.also_counts_as or ()), MeetingKind.PARTY_LECTURE):
+        return ""
+    gaps = []
+    if meeting.lecturer_id is None and not meeting.lecturer_name:
+        gaps.append("党课主讲人")
+    if not meeting.lecture_title:
+        gaps.append("党课题目")
+    return "和".join(gaps)
 
 
 @transaction.atomic
