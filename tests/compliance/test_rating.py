@@ -22,6 +22,16 @@ REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
 BANDS = [Decimal(90), Decimal(80), Decimal(70)]
 
 
+@pytest.fixture(autouse=True)
+def _structure_rules_only(world):  # type: ignore[no-untyped-def]
+    """These tests exercise the scoring on the structure rules; the organisational-life rules (violated
+    for branches that recorded no meetings) are rated in tests/life/test_findings.py."""
+    lib = load_packs(REPO_POLICIES)
+    for key in lib.national.parameters:
+        if key.startswith("star_rating.weight.life."):
+            PolicyOverride.objects.create(org=world.wc, key=key, value=0)
+
+
 def _evaluate(world, scope_of, org=None):  # type: ignore[no-untyped-def]
     user = world.users.wc_staff
     return evaluation_run(

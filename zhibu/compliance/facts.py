@@ -2,8 +2,9 @@
 
 The check kinds are pure: they read only what is handed to them. This module reads the records once per
 evaluation — the orgs of the subtree, the members, the current posts, the open terms, the development
-cases with their steps, mentors and sponsors and votes — and builds each subject's facts from memory, so
-the number of queries does not grow with the number of orgs, people or cases.
+cases with their steps, mentors and sponsors and votes, the year's meetings with their attendance and the
+talks — and builds each subject's facts from memory, so the number of queries does not grow with the
+number of orgs, people, cases or meetings.
 """
 
 from __future__ import annotations
@@ -13,10 +14,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from zhibu.compliance import values as v
 from zhibu.development.models import BranchVote, CaseRole, CaseState, DevelopmentCase, DevelopmentStep
+from zhibu.life.models import (
+    Attendance,
+    AttendanceState,
+    LeaveState,
+    Meeting,
+    MeetingKind,
+    MeetingState,
+    Talk,
+)
 from zhibu.orgs.models import CommitteeTerm, Organization, OrgKind, Post, PostRole
 from zhibu.people.models import MEMBER_STATUSES, Person, Status
 
@@ -36,7 +48,8 @@ _COMMITTEE_ONLY_ROLES = (
     PostRole.DISCIPLINE_OFFICER,
     PostRole.COMMITTEE_MEMBER,
 )
-# The tracks of member.lapse: no records of dues, meetings or assigned work exist yet.
+# The tracks of member.lapse: organisational_life is read from attendance (see gather_life); no records of
+# dues or assigned work exist yet.
 LAPSE_TRACKS = ("dues", "organisational_life", "assigned_work")
 
 
@@ -57,6 +70,10 @@ class Gathered:
     by_id: dict[int, Organization]
     members: list[Member]
     org_facts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Current posts by org: the secretaries' person ids, and every committee seat (person id → name).
+    secretary_ids: dict[int, set[int]] = field(default_factory=dict)
+    seat_holders: dict[int, dict[int, str]] = field(default_factory=dict)
+    has_committee: set[int] = field(default_factory=set)
 
 
 def gather(root: Organization, *, today: dt.date) -> Gathered:
@@ -77,7 +94,8 @@ def gather(root: Organization, *, today: dt.date) -> Gathered:
             full[m.org_id] += 1
 
     secretaries: dict[int, list[str]] = defaultdict(list)
-    seats: dict[int, set[int]] = defaultdict(set)
+    secretary_ids: dict[int, set[int]] = defaultdict(set)
+    seats: dict[int, dict[int, str]] = defaultdict(dict)
     has_committee: set[int] = set()
     for org_id, role, person_id, name in (
         Post.objects.current(today)
@@ -87,8 +105,9 @@ def gather(root: Organization, *, today: dt.date) -> Gathered:
     ):
         if role == PostRole.SECRETARY:
             secretaries[org_id].append(name)
+            secretary_ids[org_id].add(person_id)
         if role in COMMITTEE_ROLES:
-            seats[org_id].add(person_id)
+            seats[org_id][person_id] = name
         if role in _COMMITTEE_ONLY_ROLES:
             has_committee.add(org_id)
 
@@ -105,12 +124,20 @@ def gather(root: Organization, *, today: dt.date) -> Gathered:
         if o.kind == OrgKind.GROUP and o.parent_id is not None:
             groups[o.parent_id] += 1
 
-    gathered = Gathered(orgs=orgs, by_id=by_id, members=members)
+    gathered = Gathered(
+        orgs=orgs,
+        by_id=by_id,
+        members=members,
+        secretary_ids=dict(secretary_ids),
+        seat_holders=dict(seats),
+        has_committee=has_committee,
+    )
     for o in orgs:
         term = terms.get(o.pk)
         facts: dict[str, Any] = {
             "org_kind": o.kind,
             "holders": secretaries.get(o.pk, []),
+            "secretaries": len(secretary_ids.get(o.pk, ())),
             "full_members": full[o.pk],
             "members": total[o.pk],
             "committee_seats": len(seats[o.pk]) if o.pk in has_committee else 0,
@@ -137,15 +164,265 @@ def lapse_window(year: int, today: dt.date, joined_on: dt.date | None) -> tuple[
     return f"{start:%Y-%m}", f"{end:%Y-%m}"
 
 
-def person_facts(member: Member, *, year: int, today: dt.date) -> dict[str, Any]:
-    """A member's facts for member.lapse; activity is None (no data yet) until dues and meetings exist."""
+def person_facts(
+    member: Member, *, year: int, today: dt.date, life: MonthsAttended | None = None
+) -> dict[str, Any]:
+    """A member's facts for member.lapse: organisational_life from attendance (None when the member was
+    invited to no held meeting in the year); dues and assigned work are None (no records yet)."""
     start, end = lapse_window(year, today, member.joined_on)
+    activity: dict[str, Any] = dict.fromkeys(LAPSE_TRACKS)
+    if life is not None:
+        activity["organisational_life"] = life.track(start, end)
     return {
         "person": member.name,
         "status": member.status,
         "from": start,
         "to": end,
-        "activity": dict.fromkeys(LAPSE_TRACKS),
+        "activity": activity,
+    }
+
+
+# Organisational life -----------------------------------------------------------------------------------
+
+# The meeting kinds whose held meetings an org's facts count, as `<kind>_held` date lists.
+COUNTED_KINDS = (
+    MeetingKind.GENERAL_ASSEMBLY,
+    MeetingKind.COMMITTEE_MEETING,
+    MeetingKind.GROUP_MEETING,
+    MeetingKind.PARTY_LECTURE,
+    MeetingKind.THEME_DAY,
+    MeetingKind.LIFE_MEETING,
+)
+# The kinds whose quorum is checked, with the prefix of their facts (assembly_entitled …).
+QUORUM_KINDS = {MeetingKind.GENERAL_ASSEMBLY: "assembly", MeetingKind.COMMITTEE_MEETING: "committee"}
+
+
+def _month(day: dt.date) -> str:
+    return f"{day:%Y-%m}"
+
+
+@dataclass
+class MonthsAttended:
+    """One member's organisational life in the year, by month (YYYY-MM): months with a held meeting they
+    were invited to, months they were present at one, months with an approved leave from one."""
+
+    invited: set[str] = field(default_factory=set)
+    present: set[str] = field(default_factory=set)
+    excused: set[str] = field(default_factory=set)
+
+    def track(self, start: str, end: str) -> dict[str, list[str]]:
+        """The organisational_life track of member.lapse between two months (inclusive), as
+        {active, excused}. A month of the window in which no held meeting invited the member counts as
+        active: a branch that held nothing that month is judged by the frequency rules, the member is not
+        held to a meeting that did not take place. Months present after the window (this month) stay
+        active too, so they end a current run."""
+        active = set(self.present)
+        month = dt.date.fromisoformat(f"{start}-01")
+        last = dt.date.fromisoformat(f"{end}-01")
+        while month <= last:
+            if _month(month) not in self.invited:
+                active.add(_month(month))
+            month = v.add_months(month, 1)
+        return {"active": sorted(active), "excused": sorted(self.excused - self.present)}
+
+
+@dataclass(frozen=True)
+class MeetingSubject:
+    """A meeting as the rules see it (subject "meeting"): its org, label and facts."""
+
+    id: int
+    org_id: int
+    label: str
+    facts: dict[str, Any]
+
+
+@dataclass
+class Life:
+    meetings: list[MeetingSubject]
+    attended: dict[int, MonthsAttended]  # person id → months
+
+
+def _local_day(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment).date()
+
+
+def gather_life(gathered: Gathered, root: Organization, *, year: int, today: dt.date) -> Life:
+    """Organisational life of the subtree in the year, in four queries whatever the number of meetings,
+    attendances or talks; adds to each org's facts and returns the meetings and members' months.
+
+    Org facts: `<kind>_held` (dates of the org's held meetings of that kind, or whose also_counts_as
+    names it; group meetings are the group org's own), `secretary_lectures` (held lectures whose
+    lecturer is a current secretary of the org), `year` and the year as the period, and for a branch the
+    talk coverage: `talk_committee_pairs`/`_done` (every pair of the committee, when it has one),
+    `talk_with_committee`/`_done` (each member not on the committee, with someone holding a committee
+    seat — the secretary where there is no committee), `talk_with_members`/`_done` (each such member with
+    another one). Who the two people are decides what a talk covers, not the relation recorded on it.
+    Meeting facts (meetings of the year begun by today, not cancelled): `meeting_day`,
+    `minutes_recorded` (the day the minutes were recorded, None while they are missing or name no
+    topic), and for a held assembly or committee meeting `<assembly|committee>_entitled`/`_present`
+    (invitees who may vote, and those of them present)."""
+    start = timezone.make_aware(dt.datetime(year, 1, 1))
+    end = timezone.make_aware(dt.datetime(year + 1, 1, 1))
+    # Meetings up to the end of February of the next year: an autumn semester ends in January or February.
+    end_counted = timezone.make_aware(dt.datetime(year + 1, 3, 1))
+    in_subtree = Meeting.objects.filter(org__path__startswith=root.path)
+    rows = list(
+        in_subtree.filter(starts_at__gte=start, starts_at__lt=end_counted)
+        .exclude(state=MeetingState.CANCELLED)
+        .order_by("starts_at", "id")
+        .values_list(
+            "id",
+            "org_id",
+            "kind",
+            "also_counts_as",
+            "title",
+            "state",
+            "starts_at",
+            "lecturer_id",
+            "minutes__topics",
+            "minutes_recorded_at",
+        )
+    )
+    counts: dict[int, tuple[int, int]] = {
+        row["meeting_id"]: (row["entitled"], row["present"])
+        for row in Attendance.objects.filter(
+            meeting__in=in_subtree.filter(
+                state=MeetingState.HELD, starts_at__gte=start, starts_at__lt=end
+            ).values("pk")
+        )
+        .values("meeting_id")
+        .annotate(
+            entitled=Count("id", filter=Q(may_vote=True)),
+            present=Count("id", filter=Q(may_vote=True, state=AttendanceState.PRESENT)),
+        )
+        .order_by()
+    }
+    attended: dict[int, MonthsAttended] = defaultdict(MonthsAttended)
+    for row in (
+        Attendance.objects.filter(
+            person__org__path__startswith=root.path,
+            meeting__state=MeetingState.HELD,
+            meeting__starts_at__gte=start,
+            meeting__starts_at__lt=end,
+        )
+        .annotate(month=TruncMonth("meeting__starts_at"))
+        .values("person_id", "month")
+        .annotate(
+            present=Count("id", filter=Q(state=AttendanceState.PRESENT)),
+            excused=Count("id", filter=Q(leave_state=LeaveState.APPROVED)),
+        )
+        .order_by()
+    ):
+        month = _month(row["month"])
+        months = attended[row["person_id"]]
+        months.invited.add(month)
+        if row["present"]:
+            months.present.add(month)
+        if row["excused"]:
+            months.excused.add(month)
+    talks = list(
+        Talk.objects.filter(org__path__startswith=root.path, held_on__year=year).values_list(
+            "org_id", "person_a_id", "person_b_id"
+        )
+    )
+
+    held: dict[int, dict[str, list[dt.date]]] = defaultdict(lambda: defaultdict(list))
+    meetings: list[MeetingSubject] = []
+    for mid, org_id, kind, also, title, state, starts_at, lecturer_id, topics, recorded_at in rows:
+        day = _local_day(starts_at)
+        kinds = {kind, *(k for k in (also if isinstance(also, list) else []) if isinstance(k, str))}
+        if state == MeetingState.HELD:
+            for k in kinds:
+                held[org_id][k].append(day)
+            if MeetingKind.PARTY_LECTURE in kinds and lecturer_id in gathered.secretary_ids.get(org_id, ()):
+                held[org_id]["secretary_lecture"].append(day)
+        if day.year != year or day > today or org_id not in gathered.by_id:
+            continue
+        facts: dict[str, Any] = {
+            "org_kind": gathered.by_id[org_id].kind,
+            "meeting_day": day,
+            "minutes_recorded": _local_day(recorded_at) if topics and recorded_at else None,
+        }
+        if state == MeetingState.HELD:
+            for k, prefix in QUORUM_KINDS.items():
+                if k in kinds:
+                    entitled, present = counts.get(mid, (0, 0))
+                    facts[f"{prefix}_entitled"], facts[f"{prefix}_present"] = entitled, present
+        meetings.append(MeetingSubject(mid, org_id, f"{title}（{day:%Y-%m-%d}）", facts))
+
+    branch_talks: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for org_id, a, b in talks:
+        o = gathered.by_id.get(org_id)
+        if o is None:
+            continue
+        branch_id = o.parent_id if o.kind == OrgKind.GROUP and o.parent_id is not None else o.pk
+        branch_talks[branch_id].append((a, b))
+    members_of: dict[int, dict[int, str]] = defaultdict(dict)
+    for m in gathered.members:
+        members_of[m.org_id][m.id] = m.name
+
+    for o in gathered.orgs:
+        facts = gathered.org_facts[o.pk]
+        facts.update(
+            {
+                "year": year,
+                "period_start": dt.date(year, 1, 1),
+                "period_end": dt.date(year, 12, 31),
+                "period_label": f"{year}年",
+            }
+        )
+        for k in COUNTED_KINDS:
+            facts[f"{k}_held"] = sorted(held[o.pk].get(k, []))
+        facts["secretary_lectures"] = sorted(held[o.pk].get("secretary_lecture", []))
+        if o.kind == OrgKind.BRANCH:
+            facts.update(
+                talk_facts(
+                    members_of.get(o.pk, {}),
+                    gathered.seat_holders.get(o.pk, {}),
+                    has_committee=o.pk in gathered.has_committee,
+                    talks=branch_talks.get(o.pk, []),
+                )
+            )
+    return Life(meetings=meetings, attended=dict(attended))
+
+
+def talk_facts(
+    members: dict[int, str],
+    seats: dict[int, str],
+    *,
+    has_committee: bool,
+    talks: list[tuple[int, int]],
+) -> dict[str, Any]:
+    """A branch's talk coverage facts from its members, its committee seats and the year's talks (pairs
+    of person ids); talks with someone outside the branch and its committee cover nothing."""
+    committee = dict(seats) if has_committee else {}
+    others = {pid: name for pid, name in members.items() if pid not in seats}
+    pairs = [
+        [committee[a], committee[b]]
+        for i, a in enumerate(sorted(committee))
+        for b in sorted(committee)[i + 1 :]
+    ]
+    pairs_done: list[list[str]] = []
+    with_committee_done: list[str] = []
+    with_members_done: list[str] = []
+    for a, b in talks:
+        if a == b:
+            continue
+        if a in committee and b in committee:
+            pairs_done.append([committee[a], committee[b]])
+        elif a in seats and b in others:
+            with_committee_done.append(others[b])
+        elif b in seats and a in others:
+            with_committee_done.append(others[a])
+        elif a in others and b in others:
+            with_members_done += [others[a], others[b]]
+    return {
+        "talk_committee_pairs": pairs,
+        "talk_committee_pairs_done": pairs_done,
+        "talk_with_committee": sorted(others.values()) if seats else [],
+        "talk_with_committee_done": with_committee_done,
+        "talk_with_members": sorted(others.values()) if len(others) >= 2 else [],
+        "talk_with_members_done": with_members_done,
     }
 
 

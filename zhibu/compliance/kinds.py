@@ -463,47 +463,159 @@ def _open_obligation(
 _DUE_SOON = Spec(("duration",), required=False, default={"days": 7}, doc="到期前多久提示")
 
 
+def _condition_unmet(f: _Facts, when: dict[str, Any] | None) -> Outcome | None:
+    """The outcome when a `when` condition does not hold (or cannot be read); None when it holds."""
+    if when is None:
+        return None
+    value = f.number(when["fact"])
+    if value is None:
+        return Outcome("unknown", f"缺少{when['label']}，无法判断是否适用")
+    if when["value"] is None:
+        return Outcome("not_applicable", f"本单位适用的制度未规定{when['label']}的门槛，此项不适用")
+    if OPERATORS[when["op"]](value, when["value"]):
+        return None
+    noun = f.subject()
+    return Outcome(
+        "not_applicable",
+        f"{noun}{when['label']}为 {fmt_number(value)}，"
+        f"未{_OP_WORDS[when['op']]} {fmt_number(when['value'])}，此项不适用",
+    )
+
+
+def _frequency_facts(p: dict[str, Any]) -> tuple[str, ...]:
+    names = [p["events_fact"], "year"]
+    if p.get("when"):
+        names.append(p["when"]["fact"])
+    return tuple(dict.fromkeys(names))
+
+
+def _soon_from(p: dict[str, Any], period: Period) -> dt.date:
+    """From which day a period not yet met is due soon: the usual quarter's first day for a yearly
+    obligation with `soon_from_quarter`, else `due_soon_within` before the period's end."""
+    quarter = p.get("soon_from_quarter")
+    if quarter and (period.end - period.start).days >= 364:
+        return max(period.start, dt.date(period.end.year, 3 * int(quarter) - 2, 1))
+    window: Duration = p["due_soon_within"]
+    return window.shift(period.end, -1)
+
+
+def _year_periods(f: _Facts, freq: Frequency, year: int) -> list[Period] | None:
+    """The periods judged in a year: the calendar ones, or the semesters that start in it (from the
+    `semesters` fact, [{from, to, label}]); None for semesters when the engine gave no school year."""
+    if freq.per != "semester":
+        return periods_in_year(freq, year)
+    raw = f.opt("semesters")
+    if not raw:
+        return None
+    out = [
+        Period(_as_date(s["from"], "semesters"), _as_date(s["to"], "semesters"), str(s.get("label") or ""))
+        for s in raw
+    ]
+    return [s for s in out if s.start.year == year]
+
+
 @kind(
     "frequency",
     "频次",
     "每个周期（月、季度、学期、年或每 N 个月）至少发生规定次数；"
-    "到期日为周期最后一天，临近时为即将到期，周期结束仍不足为不符合。",
+    "到期日为周期最后一天，临近时为即将到期，周期结束仍不足为不符合。"
+    "给出考核年度（year）时逐一检查该年已开始的每个周期：已结束的周期不足即不符合，当前周期按到期日提示。",
     {
         "period": Spec(("frequency",), doc="每周期应有的次数"),
         "event": Spec(("text",), doc="做什么（动宾短语，如“召开支部党员大会”）"),
         "due_soon_within": _DUE_SOON,
+        "events_fact": Spec(("text",), required=False, default="events", doc="活动日期列表读哪个事实"),
+        "when": Spec(
+            ("condition",), required=False, doc="适用条件，如 {fact: committee_seats, op: '>', value: 0}"
+        ),
+        "soon_from_quarter": Spec(
+            ("int",), required=False, doc="按年的频次：自第几季度起尚未完成即提示即将到期（如组织生活会）"
+        ),
     },
     {
-        "events": "该类活动的日期列表（None 表示尚无记录）",
+        "<events_fact>": "该类活动的日期列表（None 表示尚无记录；默认事实名 events）",
+        "year": "考核年度（可省略：只检查一个周期）",
+        "semesters": "按学期的频次：考核年度的学期 [{from, to, label}]（由学年日期算出）",
         "period_start": "考核周期开始日（可省略：按自然月/季/年取当天所在周期）",
-        "period_end": "考核周期结束日（学期频次必须给出）",
+        "period_end": "考核周期结束日（学期频次且无 year 时必须给出）",
         "period_label": "周期名称（可省略）",
+        "<when.fact>": "适用条件读取的数量",
     },
+    _frequency_facts,
 )
 def _frequency(f: _Facts, p: dict[str, Any], today: dt.date, _wd: WorkdayAdder | None) -> Outcome:
     """An event happens at least `count` times in every period (month, quarter, semester, year, or every
-    N months); the due date is the period's last day, due soon inside `due_soon_within` of it."""
+    N months); the due date is the period's last day, due soon inside `due_soon_within` of it. With the
+    fact `year`, every period of that year begun by today is judged: a closed one short → violated, the
+    current one → open (due soon near its end, or from `soon_from_quarter` for a yearly obligation)."""
+    unmet = _condition_unmet(f, p["when"])
+    if unmet is not None:
+        return unmet
     freq: Frequency = p["period"]
+    year = f.opt("year")
+    if year is not None:
+        return _frequency_in_year(f, p, freq, int(year), today)
     period = _period(f, freq, today)
-    events = f.get("events")
+    events = f.get(p["events_fact"])
     if events is None:
         return Outcome("unknown", f"尚无{p['event']}的记录，无法判断")
     if today < period.start:
         return Outcome("not_applicable", f"{period.label}尚未开始")
-    dates = [_as_date(x, "events") for x in events]
+    dates = [_as_date(x, p["events_fact"]) for x in events]
     n = sum(1 for d in dates if period.start <= d <= period.end)
     need = freq.count
     used = {"count_in_period": n, "period_start": period.start, "period_end": period.end}
     if n >= need:
         return Outcome("ok", f"{period.label}{p['event']} {n} 次，达到应有的 {need} 次", facts_used=used)
-    state, message = _open_obligation(
-        today=today,
-        due=period.end,
-        window=p["due_soon_within"],
-        closed_msg=f"{period.label}{p['event']} {n} 次，少于应有的 {need} 次（{freq}）",
-        open_msg=f"{period.label}已{p['event']} {n} 次，应于{cn_date(period.end)}前至少 {need} 次",
+    closed_msg = f"{period.label}{p['event']} {n} 次，少于应有的 {need} 次（{freq}）"
+    if today > period.end:
+        return Outcome("violated", closed_msg, due=period.end, facts_used=used)
+    left = (period.end - today).days
+    open_msg = f"{period.label}已{p['event']} {n} 次，应于{cn_date(period.end)}前至少 {need} 次" + (
+        f"，还剩 {left} 天" if left else "，今天到期"
     )
-    return Outcome(state, message, due=period.end, facts_used=used)
+    state = "due_soon" if today >= _soon_from(p, period) else "ok"
+    return Outcome(state, open_msg, due=period.end, facts_used=used)
+
+
+def _frequency_in_year(f: _Facts, p: dict[str, Any], freq: Frequency, year: int, today: dt.date) -> Outcome:
+    event, need = p["event"], freq.count
+    periods = _year_periods(f, freq, year)
+    if periods is None:
+        return Outcome("unknown", f"{freq}须按学年日期划分学期，缺少学期日期，无法判断")
+    events = f.get(p["events_fact"])
+    if events is None:
+        return Outcome("unknown", f"尚无{event}的记录，无法判断")
+    begun = [pd for pd in periods if pd.start <= today]
+    if not begun:
+        return Outcome("not_applicable", f"{year}年的第一个考核周期尚未开始（{freq}）")
+    dates = [_as_date(x, p["events_fact"]) for x in events]
+    counts = [(pd, sum(1 for d in dates if pd.start <= d <= pd.end)) for pd in begun]
+    short = [(pd, n) for pd, n in counts if pd.end < today and n < need]
+    current = next(((pd, n) for pd, n in counts if pd.end >= today), None)
+    used: dict[str, Any] = {"counts": {pd.label: n for pd, n in counts}}
+    head = f"应{freq}{event}"
+    if short:
+        listed = "；".join(f"{pd.label} {n} 次" for pd, n in short)
+        used["short"] = [pd.label for pd, _ in short]
+        text = f"{head}，{listed}，少于应有的 {need} 次"
+        if current is not None:
+            text += f"；{current[0].label}已 {current[1]} 次"
+        return Outcome("violated", text, due=short[0][0].end, facts_used=used)
+    closed = [pd for pd, _ in counts if pd.end < today]
+    done = f"{year}年已结束的 {len(closed)} 个周期均达到 {need} 次" if closed else ""
+    if current is None or current[1] >= need:
+        tail = f"{current[0].label}{event} {current[1]} 次" if current is not None else ""
+        return Outcome("ok", f"{head}：" + "；".join(t for t in (done, tail) if t), facts_used=used)
+    pd, n = current
+    left = (pd.end - today).days
+    text = f"{pd.label}已{event} {n} 次，应于{cn_date(pd.end)}前至少 {need} 次" + (
+        f"，还剩 {left} 天" if left else "，今天到期"
+    )
+    if done:
+        text = f"{done}；{text}"
+    state = "due_soon" if today >= _soon_from(p, pd) else "ok"
+    return Outcome(state, f"{head}：{text}", due=pd.end, facts_used=used)
 
 
 def _deadline_facts(p: dict[str, Any]) -> tuple[str, ...]:
@@ -653,19 +765,22 @@ def _item(x: Any) -> str:
         "what": Spec(("text",), doc="做什么（如“谈心谈话”）"),
         "unit": Spec(("text",), required=False, default="人", doc="“人”或“对”"),
         "due_soon_within": Spec(("duration",), required=False, default={"days": 30}),
+        "required_fact": Spec(("text",), required=False, default="required", doc="应覆盖的对象读哪个事实"),
+        "done_fact": Spec(("text",), required=False, default="done", doc="已发生的记录读哪个事实"),
     },
     {
-        "required": "应覆盖的人（姓名）或人对（[甲, 乙]）列表",
-        "done": "周期内每发生一次记一项：人或人对（None：尚无记录）",
+        "<required_fact>": "应覆盖的人（姓名）或人对（[甲, 乙]）列表（默认事实名 required）",
+        "<done_fact>": "周期内每发生一次记一项：人或人对（None：尚无记录；默认事实名 done）",
         "period_end": "周期结束日（可省略：取当年年底）",
         "period_label": "周期名称（可省略）",
     },
+    lambda p: (p["required_fact"], p["done_fact"], "period_end", "period_label"),
 )
 def _coverage(f: _Facts, p: dict[str, Any], today: dt.date, _wd: WorkdayAdder | None) -> Outcome:
     """Each person, or each pair of a relation, has the event at least `min_count` times in the period."""
     period = _period(f, Frequency(1, "year"), today)
-    required = [_item(x) for x in f.get("required") or []]
-    done = f.get("done")
+    required = [_item(x) for x in f.get(p["required_fact"]) or []]
+    done = f.get(p["done_fact"])
     if not required:
         return Outcome("not_applicable", f"{period.label}没有需要{p['what']}的对象")
     if done is None:
@@ -718,18 +833,25 @@ def _vs(fraction: Fraction, part: int, whole: int, whole_label: str) -> str:
             ("choice",), required=False, default="entitled", choices=("entitled", "present"), doc="通过的基数"
         ),
         "quorum_note": Spec(("text",), required=False, doc="到会人数恰为临界值时附加的说明"),
+        "entitled_fact": Spec(("text",), required=False, default="entitled", doc="应到会人数读哪个事实"),
+        "present_fact": Spec(("text",), required=False, default="present", doc="实到会人数读哪个事实"),
+        "in_favour_fact": Spec(("text",), required=False, default="in_favour", doc="赞成票数读哪个事实"),
     },
     {
-        "entitled": "应到会（有表决权）人数",
-        "present": "实到会人数",
-        "in_favour": "赞成票数（含按规定计入的书面意见；只在检查通过时需要）",
+        "<entitled_fact>": "应到会（有表决权）人数（默认事实名 entitled）",
+        "<present_fact>": "实到会（有表决权）人数（默认事实名 present）",
+        "<in_favour_fact>": "赞成票数（含按规定计入的书面意见；只在检查通过时需要；默认事实名 in_favour）",
     },
+    lambda p: (
+        (p["entitled_fact"], p["present_fact"])
+        + ((p["in_favour_fact"],) if p.get("pass") is not None else ())
+    ),
 )
 def _quorum_majority(f: _Facts, p: dict[str, Any], _today: dt.date, _wd: WorkdayAdder | None) -> Outcome:
     """Present vs entitled reaches the quorum, and votes in favour vs the base (应到会 by default) reach the
     majority; strict fractions (超过) fail at exactly the fraction, and the message says why."""
-    entitled = f.count("entitled")
-    present = f.count("present")
+    entitled = f.count(p["entitled_fact"])
+    present = f.count(p["present_fact"])
     if entitled is None or present is None:
         return Outcome("unknown", f"{p['what']}缺少应到会或实到会人数，无法判断")
     if entitled <= 0:
@@ -748,7 +870,7 @@ def _quorum_majority(f: _Facts, p: dict[str, Any], _today: dt.date, _wd: Workday
                 parts[-1] += f"（{p['quorum_note']}）"
     majority: Fraction | None = p["pass"]
     if majority is not None and not failed:
-        favour = f.count("in_favour")
+        favour = f.count(p["in_favour_fact"])
         if favour is None:
             return Outcome("unknown", f"{p['what']}缺少赞成票数，无法判断")
         if favour > present and p["majority_of"] == "present":
@@ -787,11 +909,15 @@ def _month_add(m: tuple[int, int], n: int) -> tuple[int, int]:
         "months": Spec(("int",), doc="连续多少个月即不符合"),
         "warn_months": Spec(("int",), required=False, doc="连续多少个月提前提示"),
         "tracks": Spec(("text_map",), doc="要看的各项：键 → 做什么（如 dues: 交纳党费）"),
+        "count_excused": Spec(
+            ("bool",), required=False, default=False, doc="经批准请假（excused）的月份是否计为有活动"
+        ),
     },
     {
         "from": "考察起始月（如入党或转入之月，YYYY-MM）",
         "to": "考察截止月（含），一般为上一个完整月份",
-        "activity": "每项（tracks 的键）有活动的月份列表；某项为 None 或缺失表示尚无数据",
+        "activity": "每项（tracks 的键）有活动的月份列表，或 {active: 月份列表, "
+        "excused: 经批准请假的月份列表}；某项为 None 或缺失表示尚无数据",
         "person": "姓名（用于消息，可省略）",
     },
 )
@@ -799,7 +925,9 @@ def _consecutive_months_without(
     f: _Facts, p: dict[str, Any], today: dt.date, _wd: WorkdayAdder | None
 ) -> Outcome:
     """The longest run of months without something (any one track suffices); unknown when a track has no
-    data and no other track already shows the run; due soon from `warn_months` of a current run."""
+    data and no other track already shows the run; due soon from `warn_months` of a current run. A
+    track may list its excused months apart ({active, excused}); they count as active with
+    `count_excused`."""
     first = _as_month(f.get("from"), "from")
     last = _as_month(f.get("to"), "to")
     activity = f.get("activity") or {}
@@ -811,12 +939,21 @@ def _consecutive_months_without(
     unknown: list[str] = []
     fine: list[str] = []
     runs: dict[str, int] = {}
+    excused_seen: list[str] = []
     for track, doing in p["tracks"].items():
         months = activity.get(track) if isinstance(activity, Mapping) else None
         if months is None:
             unknown.append(doing)
             continue
+        excused: set[tuple[int, int]] = set()
+        if isinstance(months, Mapping):
+            excused = {_as_month(m, track) for m in months.get("excused") or []}
+            months = months.get("active") or []
         active = {_as_month(m, track) for m in months}
+        if p["count_excused"]:
+            active |= excused
+        elif excused - active:
+            excused_seen.append(doing)
         longest, longest_end, run = 0, first, 0
         for i in range(_months_between(first, last) + 1):
             m = _month_add(first, i)
@@ -841,9 +978,12 @@ def _consecutive_months_without(
             fine.append(f"最长连续 {longest} 个月未{doing}" if longest else f"每月均{doing}")
     used = {"longest_runs": runs}
     if violated:
+        note = (
+            f"（{'、'.join(excused_seen)}：经批准请假的月份按本单位制度不计为有活动）" if excused_seen else ""
+        )
         return Outcome(
             "violated",
-            f"{who}{'；'.join(violated)}，无正当理由的，按党章第九条可认为自行脱党，应查明原因",
+            f"{who}{'；'.join(violated)}{note}，无正当理由的，按党章第九条可认为自行脱党，应查明原因",
             facts_used=used,
         )
     if unknown:

@@ -101,7 +101,9 @@ class Finding(models.Model):
     severity = models.CharField("严重程度", max_length=16, choices=list(SEVERITIES.items()))
     state = models.CharField("状态", max_length=16, choices=list(STATES.items()))
     subject_type = models.CharField(
-        "对象类型", max_length=16, choices=[("org", "党组织"), ("person", "人员"), ("case", "发展党员流程")]
+        "对象类型",
+        max_length=16,
+        choices=[("org", "党组织"), ("person", "人员"), ("case", "发展党员流程"), ("meeting", "会议")],
     )
     subject_id = models.PositiveBigIntegerField("对象 id")
     subject_label = models.CharField("对象", max_length=200)

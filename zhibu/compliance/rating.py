@@ -10,7 +10,9 @@ Decisions: a rule's state for a branch is the worst among the findings under it 
 included); a known fault (violated, overdue) outweighs missing records, and otherwise any "unknown"
 makes the rule unrated: left out of the score and the maximum and listed as 未能评定的项目, never a pass.
 A rule about development cases that found no case under a branch takes no part in its rating (a branch
-without applicants is neither better nor worse for it).
+without applicants is neither better nor worse for it); so does a rule about meetings that found no meeting
+(the frequency rules judge a branch that held none), and a rule about orgs of other kinds (党小组) where
+the branch has none.
 The score is the points earned as a share of the points at stake, on a 100-point scale; a score exactly
 on a threshold reaches the band ("以上" includes the number itself). The quota counts the rated branches
 of one work committee within the run (floor of the share) and demotes the lowest-scoring five-star
@@ -145,8 +147,15 @@ def _score(
             continue  # no weight: the rule takes no part in the rating
         states = by_rule.get(rule.id, {})
         title = titles.get(rule.id, rule.title)
-        if not states and rule.subject == "case":
-            continue  # no development case under the branch that the rule judges: nothing to rate
+        if not states and (
+            rule.subject in ("case", "meeting")
+            or (
+                rule.subject == "org"
+                and rule.applies_to.org_kinds
+                and OrgKind.BRANCH not in rule.applies_to.org_kinds
+            )
+        ):
+            continue  # no case, meeting or group under the branch that the rule judges: nothing to rate
         if not states:
             message = "本次检查没有该规则的结果"
             unrated.append(RuleScore(rule.id, title, "unknown", weight, Decimal(0), message))

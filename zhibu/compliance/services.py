@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, transaction
@@ -178,6 +179,19 @@ class _Adder:
         return result.date
 
 
+def _semesters(policies: Iterable[packs.EffectivePolicy], year: int) -> dict[int, list[dict[str, Any]]]:
+    """The semesters starting in `year` by each distinct policy's school year (frequencies per semester)."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for policy in policies:
+        if id(policy) not in out:
+            out[id(policy)] = [
+                {"from": s.start, "to": s.end, "label": s.label}
+                for s in policy.school_year().semesters_around(year)
+                if s.start.year == year
+            ]
+    return out
+
+
 def _check_may_evaluate(scope: Scope, org: Organization) -> None:
     if not scope.can_view_path(org.path):
         raise NotFound("党组织不存在或不在您的权限范围内")
@@ -206,8 +220,10 @@ def evaluation_run(
     started_at = timezone.now()
     today = today or timezone.localdate()
     gathered = facts_mod.gather(org, today=today)
+    life = facts_mod.gather_life(gathered, org, year=year, today=today)
     cases = facts_mod.gather_cases(org, year=year, today=today)
     policies = packs.effective_policies(gathered.orgs, lib=lib)
+    semesters = _semesters(policies.values(), year)
     # The calendar of every year a case's dates fall in, loaded at once (publicity is counted in it).
     years = {year - 1, year, year + 1, today.year} | {y for c in cases for y in facts_mod.case_years(c)}
     adder = _Adder(WorkdayCalendar.load(years))
@@ -255,11 +271,12 @@ def evaluation_run(
 
     for o in gathered.orgs:
         rules = [r for r in policies[o.pk].rules if r.subject == "org"]
+        org_facts = {**gathered.org_facts[o.pk], "semesters": semesters[id(policies[o.pk])]}
         for rule in rules:
             if rule.applies_to.org_kinds and o.kind not in rule.applies_to.org_kinds:
                 continue
             link = org_link.replace("__code__", o.code)
-            add(rule, ("org", o.pk, o.name), o, gathered.org_facts[o.pk], link)
+            add(rule, ("org", o.pk, o.name), o, org_facts, link)
     for m in gathered.members:
         branch = gathered.by_id.get(m.org_id)
         if branch is None:
@@ -269,7 +286,7 @@ def evaluation_run(
                 continue
             if rule.applies_to.statuses and m.status not in rule.applies_to.statuses:
                 continue
-            facts = facts_mod.person_facts(m, year=year, today=today)
+            facts = facts_mod.person_facts(m, year=year, today=today, life=life.attended.get(m.id))
             add(rule, ("person", m.id, m.name), branch, facts, person_link.replace("/0/", f"/{m.id}/"))
     for case in cases:
         branch = gathered.by_id.get(case.org_id)
@@ -288,6 +305,25 @@ def evaluation_run(
                 branch,
                 case.facts,
                 case_link.replace("/0/", f"/{case.id}/"),
+            )
+
+    for meeting in life.meetings:
+        at = gathered.by_id[meeting.org_id]
+        for rule in policies[at.pk].rules:
+            if rule.subject != "meeting":
+                continue
+            if rule.applies_to.org_kinds and at.kind not in rule.applies_to.org_kinds:
+                continue
+            # A meeting rule judges the meetings that have the facts it reads: quorum rules only held
+            # assemblies or committee meetings, the minutes rule every meeting begun (see gather_life).
+            if not all(name in meeting.facts for name in rule.fact_names()):
+                continue
+            add(
+                rule,
+                ("meeting", meeting.id, meeting.label),
+                at,
+                meeting.facts,
+                f"/life/meetings/{meeting.id}/",
             )
 
     counts = {state: 0 for state in STATES}
