@@ -610,3 +610,23 @@ def test_a_deadline_beyond_the_next_step_makes_the_case_overdue(world, client_as
     html = client_as(world.users.branch_secretary).get("/development/?org=SA-B1").content.decode()
     overdue = html.split("已超期（", 1)[1].split("</section>", 1)[0]
     assert "刘小青" in overdue and "第17步 上级党委审批应于 2025-02-10 前" in overdue
+
+
+def test_above_the_schools_the_board_is_one_line_per_school(world, client_as, django_assert_max_num_queries):
+    """A work committee sees counts per school (and who is late from the latest check), not every case."""
+    from tests.development.pipeline import applicant, drive
+
+    drive(world, applicant(world), until="activist_designation")
+    drive(world, applicant(world, "钱小二"), until="application_talk")
+    client = client_as(world.users.wc_staff)
+    with django_assert_max_num_queries(12):
+        html = client.get("/development/?org=WC").content.decode()
+    import re
+
+    table = html.split('<table class="dev-district">', 1)[1]
+    row = table.split("第一中学党委", 1)[1].split("</tr>", 1)[0]
+    assert [int(n) for n in re.findall(r'class="num">(\d+)<', row)][:6] == [1, 1, 0, 0, 0, 2]
+    assert "第二小学党总支" in html and "刘小青" not in html  # no case lines at district level
+    assert "尚未运行检查" in html
+    school = client.get("/development/?org=SA").content.decode()
+    assert "刘小青" in school  # a school's board lists its people

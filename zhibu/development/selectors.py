@@ -201,6 +201,92 @@ def _line(case: DevelopmentCase, timeline: tl.Timeline, today: dt.date) -> CaseL
     )
 
 
+@dataclass
+class SchoolRow:
+    school: Organization
+    by_stage: list[int]  # open cases per stage, in Stage order
+    total: int
+    late: int  # cases with an overdue or violated development finding in the latest run
+
+
+@dataclass
+class DistrictPage:
+    """Above the schools (a work committee): one line per school instead of every case — a district has
+    thousands of open cases; each school's own board lists them."""
+
+    org: Organization
+    today: dt.date
+    stages: list[tuple[str, str]]
+    schools: list[SchoolRow]
+    totals: list[int]
+    total: int
+    late_total: int
+    run_as_of: dt.date | None  # the evaluation the late counts come from (None: never evaluated)
+
+
+def district_page(scope: Scope, code: str, *, today: dt.date) -> DistrictPage | None:
+    """The per-school summary when `code` names an org above the schools, else None (a school's board).
+
+    Counts come from one aggregate query; who is late comes from the latest stored evaluation's findings
+    (dashboards read findings), so the page costs the same whatever the number of cases."""
+    from zhibu.compliance.models import Finding
+    from zhibu.compliance.selectors import run_latest_for
+
+    org = org_visible(scope, code)
+    schools = list(
+        scope.by_org_path(
+            Organization.objects.active().filter(is_school=True, path__startswith=org.path), "path"
+        ).order_by("path")
+    )
+    if not schools or schools[0].path == org.path:
+        return None
+    stage_codes = [s for s, _ in Stage.choices]
+    counts: dict[str, list[int]] = {s.path: [0] * len(stage_codes) for s in schools}
+    rows = (
+        scope.by_org_path(
+            DevelopmentCase.objects.filter(state=CaseState.OPEN, person__org__path__startswith=org.path),
+            "person__org__path",
+        )
+        .values_list("person__org__path", "stage")
+        .annotate(n=Count("id"))
+    )
+
+    def school_of(path: str) -> str | None:
+        for s in schools:
+            if path.startswith(s.path):
+                return s.path
+        return None
+
+    for path, stage, n in rows:
+        key = school_of(path)
+        if key is not None and stage in stage_codes:
+            counts[key][stage_codes.index(stage)] += n
+    run = run_latest_for(org, today.year)
+    late: dict[str, set[int]] = {s.path: set() for s in schools}
+    if run is not None:
+        for path, subject in Finding.objects.filter(
+            run=run,
+            subject_type="case",
+            state__in=("overdue", "violated"),
+            org_path__startswith=org.path,
+        ).values_list("org_path", "subject_id"):
+            key = school_of(path)
+            if key is not None:
+                late[key].add(subject)
+    school_rows = [SchoolRow(s, counts[s.path], sum(counts[s.path]), len(late[s.path])) for s in schools]
+    totals = [sum(r.by_stage[i] for r in school_rows) for i in range(len(stage_codes))]
+    return DistrictPage(
+        org=org,
+        today=today,
+        stages=list(Stage.choices),
+        schools=school_rows,
+        totals=totals,
+        total=sum(totals),
+        late_total=sum(r.late for r in school_rows),
+        run_as_of=run.as_of if run else None,
+    )
+
+
 def board_page(scope: Scope, code: str, *, today: dt.date) -> BoardPage:
     """An org subtree's open cases by stage, who is overdue or due soon, and the planning lists."""
     org = org_visible(scope, code)

@@ -70,7 +70,15 @@ def board(request: HttpRequest) -> HttpResponse:
         if scope.person_id:
             return redirect("development:mine")
         raise NotPermitted("您没有可以查看的党组织")
-    page = selectors.board_page(scope, request.GET.get("org", "").strip()[:50], today=timezone.localdate())
+    code = request.GET.get("org", "").strip()[:50]
+    district = selectors.district_page(scope, code, today=timezone.localdate())
+    if district is not None:
+        return render(
+            request,
+            "development/district.html",
+            {"page": district, "org": district.org, "orgs": selectors.orgs_for_choice(scope)},
+        )
+    page = selectors.board_page(scope, code, today=timezone.localdate())
     return render(
         request,
         "development/board.html",
