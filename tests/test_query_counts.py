@@ -114,3 +114,73 @@ def test_development_board_and_case_page_do_not_run_more_queries_for_more_cases(
     big = _development_counts(client, [short.pk])
     grew = {url: (small[url], big[url]) for url in small if big[url] != small[url]}
     assert not grew, f"development pages whose queries grew with the cases (small, big): {grew}"
+
+
+def _life_counts(client, meeting_pk, year):  # type: ignore[no-untyped-def]
+    out = {}
+    urls = [
+        f"/life/meetings/?org=SA&year={year}",
+        f"/life/meetings/?org=SA-B1&year={year}",
+        "/life/plan/?org=SA-B1&year=2026",
+        f"/life/meetings/{meeting_pk}/",
+        f"/life/meetings/{meeting_pk}/edit/",
+    ]
+    for url in urls:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        out[url.replace(f"/{meeting_pk}/", "/<pk>/")] = len(ctx)
+    return out
+
+
+def test_meeting_pages_do_not_run_more_queries_for_more_meetings_or_invitees(world, scope_of, client_as):
+    """The year's list counts attendance in one query; a meeting's page reads its roll in one."""
+    from django.utils import timezone
+
+    from zhibu.life import services, voting
+    from zhibu.life.models import AttendanceState, MeetingKind
+
+    user = world.users.branch_secretary
+    scope = scope_of(user)
+    now = timezone.now()
+
+    def meeting(org, title):  # type: ignore[no-untyped-def]
+        m = services.meeting_create(
+            actor=user if org == world.sa_b1 else world.users.wc_staff,
+            scope=scope if org == world.sa_b1 else scope_of(world.users.wc_staff),
+            org=org,
+            kind=MeetingKind.GENERAL_ASSEMBLY,
+            title=title,
+            starts_at=now - dt.timedelta(hours=1),
+            now=now - dt.timedelta(days=10),
+        )
+        states = {pk: AttendanceState.PRESENT for pk in m.attendances.values_list("person_id", flat=True)}
+        services.attendance_mark(actor=user, scope=scope_of(world.users.wc_staff), meeting=m, states=states)
+        return m
+
+    def with_vote(m):  # type: ignore[no-untyped-def]
+        voting.vote_open(actor=user, scope=scope, meeting=m, title="表决年度计划", secret=False)
+        services.minutes_record(
+            actor=user,
+            scope=scope,
+            meeting=m,
+            topics=["学习"],
+            chair=world.people.branch_secretary,
+            recorder=world.people.member,
+        )
+        return m
+
+    first = with_vote(meeting(world.sa_b1, "第一次支部党员大会"))
+    year = timezone.localtime(first.starts_at).year
+    client = client_as(world.users.school_secretary)
+    small = _life_counts(client, first.pk, year)
+    _grow(world)
+    for i in range(8):
+        make_person(f"新党员{i}", world.sa_b1)
+    bigger = with_vote(meeting(world.sa_b1, "第二次支部党员大会"))
+    assert bigger.attendances.count() > first.attendances.count() + 5
+    for b in range(3):
+        meeting(world.sa.children.get(code=f"SA-X{b}"), f"新建第{b}党支部党员大会")
+    big = _life_counts(client, bigger.pk, year)
+    grew = {url: (small[url], big[url]) for url in small if big[url] != small[url]}
+    assert not grew, f"meeting pages whose queries grew with the data (small, big): {grew}"

@@ -58,6 +58,7 @@ def test_no_route_gives_school_a_anything_of_school_b(world, client_as, persona)
     b_post = Post.objects.get(org=world.sb_b1)
     b_note = _b_notification(world)
     b_doc = _b_development_document(world)
+    b_meeting, b_vote, b_attachment = _b_meeting(world)
     b_values = {
         "code": world.sb_b1.code,
         "pk": str(world.people.outsider.pk),
@@ -73,6 +74,10 @@ def test_no_route_gives_school_a_anything_of_school_b(world, client_as, persona)
         "step_id": str(b_doc.step_id),
         "doc_id": str(b_doc.pk),
         "document_id": str(b_doc.pk),
+        "meeting_id": str(b_meeting.pk),
+        "vote_id": str(b_vote.pk),
+        "attachment_id": str(b_attachment.pk),
+        "attendance_id": str(b_meeting.attendances.first().pk),
         # A feed link to school B's branch signed as though it were made for this user of school A.
         "token": org_token(world.sb_b1.code, getattr(world.users, persona).pk),
     }
@@ -150,6 +155,34 @@ def _b_development_document(world):  # type: ignore[no-untyped-def]
         today=dt.date(2026, 11, 23),
     )
     return StepDocument.objects.get(step__case=case)
+
+
+def _b_meeting(world):  # type: ignore[no-untyped-def]
+    """An assembly of school B's branch under way: its roll, an open vote and a photo named after B."""
+    import datetime as dt
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from zhibu.core.scoping import system_scope
+    from zhibu.life import services, voting
+
+    scope = system_scope()
+    meeting = services.meeting_create(
+        actor=None,
+        scope=scope,
+        org=world.sb_b1,
+        kind="general_assembly",
+        title="第二小学党总支第一党支部党员大会",
+        starts_at=timezone.now() - dt.timedelta(hours=1),
+        now=timezone.now() - dt.timedelta(days=3),
+    )
+    present = {pk: "present" for pk in meeting.attendances.values_list("person_id", flat=True)}
+    services.attendance_mark(actor=None, scope=scope, meeting=meeting, states=present)
+    vote = voting.vote_open(actor=None, scope=scope, meeting=meeting, title="SB-B1 钱七", secret=False)
+    photo = SimpleUploadedFile("钱七.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 16)
+    attachment = services.attachment_add(actor=None, scope=scope, meeting=meeting, file=photo, title="钱七")
+    return meeting, vote, attachment
 
 
 def test_every_listing_of_school_a_still_shows_school_a(world, client_as):
