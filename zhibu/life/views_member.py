@@ -1,0 +1,277 @@
+"""The member's phone: my meetings (leave, the check-in window, my votes), the QR code's check-in page, and
+the leave and ballot forms.
+
+Views parse input, call one service or selector and render; refusals come back as messages and nothing is
+written. A secret ballot's choice is never echoed back, never put in a message (messages live in the
+session, which names the user), and never shown to anyone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from zhibu.core.calendar import WorkdayCalendar
+from zhibu.core.errors import NotFound, ServiceError
+from zhibu.core.views import handles_refusals
+from zhibu.life import ical, selectors, services, voting
+from zhibu.life.models import (
+    Attendance,
+    AttendanceState,
+    LeaveState,
+    Meeting,
+    MeetingState,
+    Vote,
+    VoteChoice,
+    VoteState,
+)
+from zhibu.people.models import Person
+
+ANONYMITY_NOTE = (
+    "本表决为无记名投票：系统只记录您已投票，您的选择不与您的姓名一同保存，任何人都查不到您投了什么"
+)
+
+
+def _person(request: HttpRequest) -> Person | None:
+    person: Person | None = getattr(request.user, "person", None)
+    return person
+
+
+def _when(moment: dt.datetime) -> str:
+    m = timezone.localtime(moment)
+    return f"{m.month}月{m.day}日 {m:%H:%M}"
+
+
+@dataclass
+class Ballot:
+    """One open vote of a meeting as the member sees it: the vote and what they may do in it."""
+
+    vote: Vote
+    state: voting.BallotState
+
+
+@dataclass
+class Invitation:
+    """One of my upcoming meetings with what I may do in it now."""
+
+    attendance: Attendance
+    day: str
+    opens: dt.datetime
+    closes: dt.datetime
+    window_open: bool
+    may_ask_leave: bool
+    ballots: list[Ballot] = field(default_factory=list)
+
+    @property
+    def meeting(self) -> Meeting:
+        return self.attendance.meeting
+
+    @property
+    def cancelled(self) -> bool:
+        return self.meeting.state == MeetingState.CANCELLED
+
+    @property
+    def checked_in(self) -> bool:
+        return self.attendance.state == AttendanceState.PRESENT
+
+
+def _may_ask_leave(row: Attendance, now: dt.datetime) -> bool:
+    """Mirrors services.leave_request's conditions, so the form is offered only where it can succeed."""
+    return (
+        row.meeting.state == MeetingState.PLANNED
+        and now < row.meeting.starts_at
+        and row.state != AttendanceState.PRESENT
+        and row.leave_state not in (LeaveState.REQUESTED, LeaveState.APPROVED)
+    )
+
+
+def _past_this_year(person: Person, today: dt.date) -> list[Attendance]:
+    """My invitations of this year before today, latest first (one query)."""
+    start = timezone.make_aware(dt.datetime.combine(dt.date(today.year, 1, 1), dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
+    return list(
+        Attendance.objects.filter(person=person, meeting__starts_at__gte=start, meeting__starts_at__lt=end)
+        .select_related("meeting__org")
+        .order_by("-meeting__starts_at", "-meeting_id")
+    )
+
+
+@login_required
+def mine(request: HttpRequest) -> HttpResponse:
+    """My meetings from today on, what I may do in each now, and this year's past meetings."""
+    person = _person(request)
+    if person is None:
+        return render(request, "life/member/mine.html", {"person": None})
+    now = timezone.now()
+    today = timezone.localdate(now)
+    # From yesterday: a meeting that began before midnight and is still under way (check-in window open)
+    # stays among the current ones, where its votes are cast.
+    rows = list(selectors.my_meetings(person, today - dt.timedelta(days=1)))
+    years = {timezone.localtime(r.meeting.starts_at).year for r in rows} | {today.year}
+    calendar = WorkdayCalendar.load(sorted(years))
+    upcoming: list[Invitation] = []
+    planned: list[Attendance] = []  # on the year's plan, notice not published yet
+    for row in rows:
+        meeting = row.meeting
+        opens, closes = services.check_in_window(meeting)
+        if timezone.localdate(meeting.starts_at) < today and now >= closes:
+            continue  # yesterday's and over: among the past ones
+        if meeting.state == MeetingState.PLANNED and meeting.notice_published_at is None:
+            planned.append(row)
+            continue
+        upcoming.append(
+            Invitation(
+                attendance=row,
+                day=selectors.meeting_day(meeting, calendar),
+                opens=opens,
+                closes=closes,
+                window_open=meeting.state != MeetingState.CANCELLED and opens <= now < closes,
+                may_ask_leave=_may_ask_leave(row, now),
+            )
+        )
+    by_meeting = {i.meeting.pk: i for i in upcoming}
+    open_votes = Vote.objects.filter(meeting_id__in=list(by_meeting), state=VoteState.OPEN).order_by(
+        "opened_at", "id"
+    )
+    for vote in open_votes:
+        by_meeting[vote.meeting_id].ballots.append(Ballot(vote, voting.my_ballot_state(vote, person)))
+    shown = {i.attendance.pk for i in upcoming} | {r.pk for r in planned}
+    past = [r for r in _past_this_year(person, today) if r.pk not in shown]
+    held_or_due = [r for r in past if r.meeting.state != MeetingState.CANCELLED]
+    tally = {s: sum(1 for r in held_or_due if r.state == s) for s in AttendanceState.values}
+    return render(
+        request,
+        "life/member/mine.html",
+        {
+            "person": person,
+            "upcoming": upcoming,
+            "planned": planned,
+            "past": past,
+            "tally": tally,
+            "year": today.year,
+            "choices": VoteChoice.choices,
+            "anonymity_note": ANONYMITY_NOTE,
+            "feed_url": request.build_absolute_uri(
+                reverse("life:ical_person", args=[ical.person_token(person.pk)])
+            ),
+        },
+    )
+
+
+@login_required
+@handles_refusals
+@require_http_methods(["GET", "POST"])
+def check_in(request: HttpRequest, token: str) -> HttpResponse:
+    """The QR code's target: the meeting and a big 签到 button; the POST checks me in (or says why not)."""
+    meeting = Meeting.objects.select_related("org").filter(check_in_token=token).first()
+    if meeting is None:
+        raise NotFound("签到码无效：找不到对应的会议，请重新扫描会场的二维码")
+    opens, closes = services.check_in_window(meeting)
+    person = _person(request)
+    if person is None:
+        return render(
+            request,
+            "life/member/check_in.html",
+            {"meeting": meeting, "opens": opens, "closes": closes, "no_person": True},
+            status=403,
+        )
+    if request.method == "POST":
+        try:
+            result = services.check_in(
+                actor=request.user, person=person, meeting=meeting, token=token, now=timezone.now()
+            )
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            (messages.info if result.already else messages.success)(request, result.message)
+        return redirect("life:check_in", token=token)
+    row = Attendance.objects.select_related("person").filter(meeting=meeting, person=person).first()
+    return render(
+        request,
+        "life/member/check_in.html",
+        {
+            "meeting": meeting,
+            "row": row,
+            "opens": opens,
+            "closes": closes,
+            "cancelled": meeting.state == MeetingState.CANCELLED,
+            "checked_in": row is not None and row.state == AttendanceState.PRESENT,
+        },
+    )
+
+
+def _invited_meeting(person: Person, pk: int) -> Meeting:
+    """A meeting I am invited to; any other (or a missing one) reads the same."""
+    meeting = Meeting.objects.select_related("org").filter(pk=pk, attendances__person=person).first()
+    if meeting is None:
+        raise NotFound("会议不存在，或您不在这次会议的参会名单中")
+    return meeting
+
+
+@login_required
+@require_POST
+@handles_refusals
+def leave(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask leave for a meeting that has not started; the secretary decides."""
+    person = _person(request)
+    try:
+        if person is None:
+            raise ServiceError("您的账号没有关联人员档案，不能请假；请直接联系书记")
+        meeting = _invited_meeting(person, pk)
+        services.leave_request(actor=request.user, meeting=meeting, reason=request.POST.get("reason", ""))
+    except NotFound:
+        raise  # not my meeting: a 404, like a missing one
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已提交“{meeting.title}”的请假申请，等待书记批准")
+    return redirect(f"{reverse('life:mine')}#meeting-{pk}")
+
+
+@login_required
+@require_POST
+@handles_refusals
+def ballot(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cast my ballot in an open vote of a meeting I am at. A secret ballot's choice is not repeated back."""
+    person = _person(request)
+    anchor = ""
+    try:
+        if person is None:
+            raise ServiceError("您的账号没有关联人员档案，不能投票")
+        vote = (
+            Vote.objects.select_related("meeting__org")
+            .filter(pk=pk, meeting__attendances__person=person)
+            .first()
+        )
+        if vote is None:
+            raise NotFound("表决不存在，或您不在这次会议的参会名单中")
+        anchor = f"#meeting-{vote.meeting_id}"
+        choice = request.POST.get("choice", "")
+        voting.ballot_cast(actor=request.user, vote=vote, choice=choice)
+    except NotFound:
+        raise  # not a vote of my meeting: a 404, like a missing one
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        if vote.secret:
+            messages.success(request, f"您已对“{vote.title}”投票。{ANONYMITY_NOTE}。")
+        else:
+            label = VoteChoice(choice).label
+            messages.success(request, f"您已对“{vote.title}”表决：{label}（记名表决，结果按姓名公布）")
+    return redirect(f"{reverse('life:mine')}{anchor}")
+
+
+urlpatterns: list[URLPattern] = [
+    path("me/", mine, name="mine"),
+    path("me/meetings/<int:pk>/leave/", leave, name="leave"),
+    path("me/votes/<int:pk>/ballot/", ballot, name="ballot"),
+    path("c/<str:token>/", check_in, name="check_in"),
+]
