@@ -44,6 +44,7 @@ ROUTERS: tuple[tuple[str, str], ...] = (
     ("/people", "zhibu.people.api.router"),
     ("/findings", "zhibu.compliance.api.router"),
     ("/development", "zhibu.development.api.router"),
+    ("/life", "zhibu.life.api.router"),
 )
 
 UNAUTHENTICATED = "请先登录或提供有效的 API 令牌"
