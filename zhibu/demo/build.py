@@ -13,6 +13,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
+from django.utils import timezone
 
 from zhibu.accounts.models import Grant, User
 from zhibu.compliance.packs import library
@@ -21,11 +22,15 @@ from zhibu.core.calendar import WorkdayCalendar
 from zhibu.core.crypto import digest
 from zhibu.demo import DEMO_PASSWORD
 from zhibu.demo.plan import (
+    EXCUSED,
+    HELD,
     KIND_LABEL,
     LOGIN_NAMES,
+    PRESENT,
     REFERENCE_DATE,
     DistrictPlan,
     LoginPlan,
+    MeetingPlan,
     OrgPlan,
     PersonPlan,
     SchoolPlan,
@@ -45,6 +50,15 @@ from zhibu.development.models import (
     VotePurpose,
 )
 from zhibu.development.services import VoteInput, tally
+from zhibu.life.models import (
+    Attendance,
+    CheckInMethod,
+    Criticism,
+    LeaveState,
+    Meeting,
+    Rectification,
+    Talk,
+)
 from zhibu.orgs.models import CommitteeTerm, Organization, OrgKind, Post
 from zhibu.people import pinyin
 from zhibu.people.models import Person, StatusChange
@@ -116,6 +130,7 @@ def build_demo(
         district=district,
         reference_date=reference_date,
         add_workdays=lambda day, n: calendar.add_workdays(day, n).date,
+        is_workday=lambda day: calendar.day(day).is_workday,
     )
     say(f"已生成方案：{schools} 所学校，{plan.org_count} 个党组织，{plan.people_count} 名人员")
     with transaction.atomic():
@@ -159,6 +174,11 @@ def _analyze() -> None:
         CaseRole,
         BranchVote,
         DevelopmentPlan,
+        Meeting,
+        Attendance,
+        Talk,
+        Criticism,
+        Rectification,
     )
     tables = [m._meta.db_table for m in models]
     with connection.cursor() as cursor:
@@ -269,6 +289,132 @@ class _Writer:
         ]
         Post.objects.bulk_create(posts, batch_size=BATCH)
         self._cases(chunk, by_key)
+        self._life(chunk, by_key)
+
+    def _life(self, chunk: Sequence[SchoolPlan], by_key: dict[int, Person]) -> None:
+        """The schools' meetings with their attendance, minutes, criticism and rectification, and talks."""
+        tz = timezone.get_current_timezone()
+
+        def aware(moment: dt.datetime) -> dt.datetime:
+            return moment.replace(tzinfo=tz)
+
+        def maybe(moment: dt.datetime | None) -> dt.datetime | None:
+            return moment.replace(tzinfo=tz) if moment is not None else None
+
+        def pk(key: int | None) -> int | None:
+            return by_key[key].pk if key is not None else None
+
+        plans = [m for s in chunk for m in s.meetings]
+        meetings = [
+            Meeting(
+                org=self.orgs[m.org_code],
+                kind=m.kind,
+                title=m.title,
+                state=m.state,
+                from_plan=True,
+                starts_at=aware(m.starts_at),
+                ends_at=aware(m.ends_at),
+                place=m.place,
+                topics="；".join(m.topics),
+                notice_published_at=maybe(m.notice_at),
+                chair_id=pk(m.chair_key),
+                recorder_id=pk(m.recorder_key),
+                lecturer_id=pk(m.lecturer_key),
+                lecturer_name=m.lecturer_name,
+                lecture_title=m.lecture_title,
+                include_activists=m.include_activists,
+                minutes=self._minutes(m, by_key),
+                minutes_recorded_at=maybe(m.recorded_at),
+                held_at=aware(m.ends_at) if m.state == HELD else None,
+            )
+            for m in plans
+        ]
+        Meeting.objects.bulk_create(meetings, batch_size=BATCH)
+        attendances = []
+        for m, meeting in zip(plans, meetings, strict=True):
+            start = meeting.starts_at
+            for a in m.attendance:
+                person = by_key[a.person_key]
+                present = a.state == PRESENT
+                attendances.append(
+                    Attendance(
+                        meeting_id=meeting.pk,
+                        person_id=person.pk,
+                        role=a.role,
+                        may_vote=a.may_vote,
+                        state=a.state,
+                        # Checked in up to a quarter of an hour early; every seventh by the secretary.
+                        checked_in_at=start - dt.timedelta(minutes=a.person_key % 15) if present else None,
+                        check_in_method=(
+                            (CheckInMethod.SECRETARY if a.person_key % 7 == 0 else CheckInMethod.QR)
+                            if present
+                            else ""
+                        ),
+                        leave_state=LeaveState.APPROVED if a.state == EXCUSED else LeaveState.NONE,
+                        leave_reason=a.leave_reason,
+                    )
+                )
+        Attendance.objects.bulk_create(attendances, batch_size=BATCH)
+        Criticism.objects.bulk_create(
+            [
+                Criticism(
+                    meeting_id=meeting.pk,
+                    kind=c.kind,
+                    speaker_id=pk(c.speaker_key),
+                    about_id=pk(c.about_key),
+                    text=c.text,
+                )
+                for m, meeting in zip(plans, meetings, strict=True)
+                for c in m.criticisms
+            ],
+            batch_size=BATCH,
+        )
+        Rectification.objects.bulk_create(
+            [
+                Rectification(
+                    meeting_id=meeting.pk,
+                    item=r.item,
+                    owner_id=by_key[r.owner_key].pk,
+                    due_on=r.due_on,
+                    done_on=r.done_on,
+                    evidence="已按期完成" if r.done_on else "",
+                )
+                for m, meeting in zip(plans, meetings, strict=True)
+                for r in m.rectifications
+            ],
+            batch_size=BATCH,
+        )
+        talks = []
+        offset = 0
+        for s in chunk:
+            for t in s.talks:
+                life = meetings[offset + t.life_meeting].pk if t.life_meeting is not None else None
+                talks.append(
+                    Talk(
+                        org=self.orgs[t.org_code],
+                        held_on=t.held_on,
+                        person_a_id=by_key[t.a_key].pk,
+                        person_b_id=by_key[t.b_key].pk,
+                        relation=t.relation,
+                        topic=t.topic,
+                        summary=t.summary,
+                        before_life_meeting_id=life,
+                    )
+                )
+            offset += len(s.meetings)
+        Talk.objects.bulk_create(talks, batch_size=BATCH)
+
+    def _minutes(self, m: MeetingPlan, by_key: dict[int, Person]) -> dict[str, object]:
+        """A held meeting's minutes as minutes_record writes them; a planned one has none."""
+        if m.state != HELD:
+            return {}
+        return {
+            "topics": list(m.topics),
+            "speakers": [
+                {"person_id": by_key[k].pk, "name": by_key[k].name, "summary": text} for k, text in m.speeches
+            ],
+            "resolutions": list(m.resolutions),
+        }
 
     def _cases(self, chunk: Sequence[SchoolPlan], by_key: dict[int, Person]) -> None:
         """The development cases with their steps, mentors, sponsors and votes; the branches' plans."""

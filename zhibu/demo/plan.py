@@ -10,19 +10,34 @@ counted in working days with the calendar build.py passes in. The main school (s
 every stage and carries a few planted gaps, so that the compliance board has something to show: a talk
 recorded late, an activist's review overdue, a probation ending within the warning period, an approval
 overdue and a publicity one working day short.
+
+Every branch and group has the twelve months of organisational life up to the reference date (see _Life):
+the meetings the pack's frequencies ask for, held, with attendance for every invitee and minutes; talks; a
+life meeting with criticism and rectification items; and the next month's meetings planned with their
+notice out. The main school's first two branches carry the gaps of LIFE_GAPS for the board to find.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from zhibu.compliance import packs
-from zhibu.compliance.values import Duration, Fraction, Range, WorkdayAdder, add_months, weekday_add
+from zhibu.compliance.kinds import Period, periods_in_year
+from zhibu.compliance.values import (
+    Duration,
+    Fraction,
+    Frequency,
+    Range,
+    WorkdayAdder,
+    add_months,
+    weekday_add,
+)
 from zhibu.core import idcard
 from zhibu.demo import data
 from zhibu.development import timeline
@@ -204,6 +219,73 @@ class TargetPlan:
     note: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class AttendancePlan:
+    """One invitee of a meeting: role, vote, and whether they came (excused with the leave's reason)."""
+
+    person_key: int
+    role: str  # zhibu.life.models.AttendanceRole
+    may_vote: bool
+    state: str  # zhibu.life.models.AttendanceState
+    leave_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CriticismPlan:
+    kind: str  # zhibu.life.models.CriticismKind
+    text: str
+    speaker_key: int | None = None
+    about_key: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RectificationPlan:
+    item: str
+    owner_key: int
+    due_on: dt.date
+    done_on: dt.date | None = None
+
+
+@dataclass(slots=True)
+class MeetingPlan:
+    """A meeting of a branch or a group: held (with attendance and minutes) or planned (notice out).
+    Times are local wall-clock times; build.py makes them aware in the current time zone."""
+
+    org_code: str
+    kind: str  # zhibu.life.models.MeetingKind
+    title: str
+    state: str  # "held" or "planned"
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    place: str
+    topics: tuple[str, ...]
+    notice_at: dt.datetime | None
+    chair_key: int | None
+    recorder_key: int | None
+    attendance: tuple[AttendancePlan, ...]
+    lecturer_key: int | None = None
+    lecturer_name: str = ""
+    lecture_title: str = ""
+    include_activists: bool = False
+    speeches: tuple[tuple[int, str], ...] = ()  # (person key, what they said) for the minutes
+    resolutions: tuple[str, ...] = ()
+    recorded_at: dt.datetime | None = None
+    criticisms: tuple[CriticismPlan, ...] = ()
+    rectifications: tuple[RectificationPlan, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TalkPlan:
+    org_code: str
+    held_on: dt.date
+    a_key: int
+    b_key: int
+    relation: str  # zhibu.life.models.TalkRelation
+    topic: str
+    summary: str
+    life_meeting: int | None = None  # index in SchoolPlan.meetings of the life meeting it prepared
+
+
 @dataclass(slots=True)
 class SchoolPlan:
     number: int
@@ -213,6 +295,11 @@ class SchoolPlan:
     posts: list[PostPlan]
     cases: list[CasePlan] = field(default_factory=list)
     targets: list[TargetPlan] = field(default_factory=list)
+    meetings: list[MeetingPlan] = field(default_factory=list)
+    talks: list[TalkPlan] = field(default_factory=list)
+    # The organisational-life gaps planted in the main school: gap → branch code (see _Life).
+    life_gaps: dict[str, str] = field(default_factory=dict)
+    lapsed_key: int | None = None  # the member absent from organisational life for lapse.months
 
     @property
     def school(self) -> OrgPlan:
@@ -373,10 +460,13 @@ class _Planner:
         ref: dt.date,
         rules: DevelopmentRules,
         add_workdays: WorkdayAdder,
+        is_workday: Callable[[dt.date], bool] = lambda day: day.weekday() < 5,
     ) -> None:
         self.rng = random.Random(seed if district == 1 else f"{seed}:{district}")
+        self.seed = seed
         self.ref = ref
         self.district = district
+        self.is_workday = is_workday
         self.next_key = 0
         self.id_numbers: set[str] = set()
         self.rules = rules
@@ -800,6 +890,7 @@ class _Planner:
             posts=posts,
         )
         _Cases(self, plan, root, planted=number == 1).plan()
+        _Life(self, plan, planted=number == 1).plan()
         if number == 1:
             plan.targets = self._targets(plan, working)
         return plan
@@ -1323,6 +1414,643 @@ class _Cases:
         return VotePlan(purpose, entitled, present, written, in_favour, 0, abstain, True, "；".join(parts))
 
 
+# --------------------------------------------------------------------------------------------------
+# Organisational life: a year of meetings, attendance and talks
+
+# Meeting kinds, states and roles (the strings of zhibu.life.models), spelled out so that planning
+# imports no models.
+GENERAL_ASSEMBLY, COMMITTEE_MEETING, GROUP_MEETING = "general_assembly", "committee_meeting", "group_meeting"
+PARTY_LECTURE, THEME_DAY, LIFE_MEETING, STUDY_SESSION = (
+    "party_lecture",
+    "theme_day",
+    "life_meeting",
+    "study_session",
+)
+HELD, PLANNED = "held", "planned"
+PRESENT, EXCUSED, ABSENT, EXPECTED = "present", "excused", "absent", "expected"
+# Branch posts that sit on the committee (zhibu.compliance.facts.COMMITTEE_ROLES) and those that make it
+# more than a secretary (a committee meeting needs one of them).
+COMMITTEE_POSTS = (
+    "secretary",
+    "deputy_secretary",
+    "organization_officer",
+    "publicity_officer",
+    "discipline_officer",
+    "committee_member",
+)
+COMMITTEE_ONLY_POSTS = COMMITTEE_POSTS[2:]
+MEMBER_STATUS = (PROBATIONARY, FULL_MEMBER)
+# Where in its period a meeting is placed (0 = first day, 1 = last): not regulation, it spreads the kinds
+# apart (the committee prepares before the assembly, the lecture comes after it).
+_POSITION = {
+    COMMITTEE_MEETING: 0.15,
+    GENERAL_ASSEMBLY: 0.45,
+    GROUP_MEETING: 0.5,
+    PARTY_LECTURE: 0.7,
+    LIFE_MEETING: 0.4,
+}
+_MINUTES_LONG = {GENERAL_ASSEMBLY: 90, LIFE_MEETING: 120, THEME_DAY: 120, PARTY_LECTURE: 90}
+# The planted gaps of the main school: which branch (index among its branches) carries which.
+LIFE_GAPS = {
+    "secretary_lecture": 0,  # the secretary gives no lecture this year
+    "minutes_missing": 0,  # a study session two weeks old, never recorded
+    "assembly_missing": 1,  # a closed quarter without an assembly
+    "assembly_quorum": 1,  # an assembly below quorum
+    "talk_coverage": 1,  # talks do not cover every member
+    "lapse": 1,  # a member absent from organisational life for lapse.months
+}
+_LIFE_WINDOW_MONTHS = 12
+_UPCOMING_DAYS = 31  # meetings planned (notice out) this far after the reference date
+_MINUTES_GAP_DAYS = 14
+
+
+def status_on(p: PersonPlan, day: dt.date) -> str:
+    """The person's status on `day` from their status changes ("" before the first)."""
+    status = ""
+    for change in p.changes:
+        if change.effective_on > day:
+            break
+        status = change.to_status
+    return status
+
+
+def _frequency(rules: DevelopmentRules, key: str) -> Frequency | None:
+    value = rules.values.get(key)
+    return value if isinstance(value, Frequency) else None
+
+
+class _Life:
+    """One school's year of organisational life up to the reference date, and the next month's plan.
+
+    Every branch (and group) holds each kind as often as the pack's parameters say (general_assembly.period,
+    committee_meeting.period where it has a committee, group_meeting.period, party_lecture.period with the
+    secretary giving party_lecture.secretary_per_year of them, theme_day.period on theme_day.day or the
+    month's first working day, life_meeting.min_per_year in life_meeting.usual_quarter); invitees are those
+    zhibu.life.invitees names, as their status stood on the day. The main school carries the gaps of
+    LIFE_GAPS; the rest hold everything, mostly present, quorum always reached, minutes within
+    minutes.within."""
+
+    def __init__(self, planner: _Planner, school: SchoolPlan, *, planted: bool) -> None:
+        self.planner = planner
+        self.rules = planner.rules
+        self.ref = planner.ref
+        self.is_workday = planner.is_workday
+        self.rng = random.Random(f"{planner.seed}:{planner.district}:{school.number}:life")
+        self.school = school
+        self.planted = planted
+        self.window_start = add_months(self.ref, -_LIFE_WINDOW_MONTHS)
+        self.horizon = self.ref + days(_UPCOMING_DAYS)
+        self.by_key = {p.key: p for p in school.people}
+        self.holders = {x.person_key for x in school.posts}
+        self.posts: dict[str, dict[str, list[int]]] = {}
+        for x in school.posts:
+            self.posts.setdefault(x.org_code, {}).setdefault(x.role, []).append(x.person_key)
+        self.school_secretary = self.posts.get(school.school.code, {}).get("secretary", [None])[0]
+        self.within: Duration = self.rules.value("minutes.within")
+        months: int = self.rules.value("lapse.months")
+        self.lapse_from = add_months(self.ref.replace(day=1), -months)
+        self.gaps: dict[str, str] = {}
+        branches = [o for o in school.orgs if o.kind == BRANCH]
+        if planted:
+            self.gaps = {gap: branches[i % len(branches)].code for gap, i in LIFE_GAPS.items()}
+        school.life_gaps = dict(self.gaps)
+
+    # Helpers -----------------------------------------------------------------------------------------
+    def workday_near(self, day: dt.date, lo: dt.date, hi: dt.date) -> dt.date | None:
+        """The first working day from `day` within [lo, hi], else the last one before it."""
+        d = max(day, lo)
+        while d <= hi:
+            if self.is_workday(d):
+                return d
+            d += days(1)
+        d = min(day, hi)
+        while d >= lo:
+            if self.is_workday(d):
+                return d
+            d -= days(1)
+        return None
+
+    def periods(self, freq: Frequency) -> list[Period]:
+        """The periods of `freq` that overlap the window (a semester needs a school year: none here)."""
+        out: list[Period] = []
+        for year in range(self.window_start.year, self.horizon.year + 1):
+            out += [p for p in periods_in_year(freq, year) if p.end >= self.window_start]
+        return [p for p in out if p.start <= self.horizon]
+
+    def slots(self, freq: Frequency, kind: str) -> list[tuple[dt.date, str]]:
+        """(day, period label) of each meeting `freq` asks for in the window: `count` per period, each in
+        its slice of the period, on a working day, then a few days' jitter."""
+        out: list[tuple[dt.date, str]] = []
+        for period in self.periods(freq):
+            length = (period.end - period.start).days + 1
+            for i in range(freq.count):
+                lo = period.start + days(length * i // freq.count)
+                hi = period.start + days(length * (i + 1) // freq.count - 1)
+                if kind == THEME_DAY:
+                    fixed = self.rules.values.get("theme_day.day")
+                    last = (add_months(lo.replace(day=1), 1) - days(1)).day
+                    preferred = lo.replace(day=min(fixed, last)) if isinstance(fixed, int) else lo
+                else:
+                    preferred = lo + days(int(((hi - lo).days) * _POSITION[kind]) + self.rng.randint(-3, 3))
+                day = self.workday_near(preferred, lo, hi)
+                if day is None or not self.window_start <= day <= self.horizon:
+                    continue
+                suffix = f"（第{chinese_number(i + 1)}次）" if freq.count > 1 else ""
+                out.append((day, f"{period.label}{suffix}"))
+        return out
+
+    def members_on(
+        self, people: list[PersonPlan], day: dt.date, *, activists: bool = False
+    ) -> list[PersonPlan]:
+        wanted = (*MEMBER_STATUS, ACTIVIST, CANDIDATE) if activists else MEMBER_STATUS
+        return [p for p in people if status_on(p, day) in wanted]
+
+    def invitees(
+        self, people: list[PersonPlan], day: dt.date, *, voting: bool, activists: bool = False
+    ) -> list[tuple[int, str, bool]]:
+        """(key, role, may vote) as zhibu.life.invitees.compute gives them, by the status on `day`."""
+        out = []
+        for p in self.members_on(people, day, activists=activists):
+            status = status_on(p, day)
+            if status == FULL_MEMBER:
+                out.append((p.key, "member", voting))
+            elif status == PROBATIONARY:
+                out.append((p.key, "probationary", False))
+            else:
+                out.append((p.key, "activist", False))
+        return out
+
+    def attend(
+        self,
+        invited: list[tuple[int, str, bool]],
+        day: dt.date,
+        *,
+        held: bool,
+        retired: bool,
+        quorum: Fraction | None = None,
+        below_quorum: bool = False,
+    ) -> tuple[AttendancePlan, ...]:
+        """Mostly present (85–95 %), some excused with a reason, a few absent; the lapsed member absent
+        from lapse_from on; quorum (of those who may vote) reached unless `below_quorum`."""
+        rng = self.rng
+        if not held:
+            return tuple(AttendancePlan(k, role, vote, EXPECTED) for k, role, vote in invited)
+        share = rng.uniform(0.85, 0.95)
+        reasons = data.RETIRED_LEAVE_REASONS if retired else data.LEAVE_REASONS
+        states: dict[int, tuple[str, str]] = {}
+        for k, _, _ in invited:
+            roll = rng.random()
+            if k == self.school.lapsed_key and day >= self.lapse_from:
+                states[k] = (ABSENT, "")
+            elif roll < share:
+                states[k] = (PRESENT, "")
+            elif roll < share + (1 - share) * 0.7:
+                states[k] = (EXCUSED, rng.choice(reasons))
+            else:
+                states[k] = (ABSENT, "")
+        voters = [k for k, _, vote in invited if vote]
+        if quorum is not None and voters:
+            present = [k for k in voters if states[k][0] == PRESENT]
+            if below_quorum:
+                keep = max(0, quorum.least(len(voters)) - 1)
+                for k in present[keep:]:
+                    states[k] = (EXCUSED, rng.choice(data.LEAVE_REASONS[-2:]))
+            else:
+                missing = [k for k in voters if states[k][0] != PRESENT and k != self.school.lapsed_key]
+                while not quorum.reached(len(present), len(voters)) and missing:
+                    k = missing.pop()
+                    states[k] = (PRESENT, "")
+                    present.append(k)
+        if not any(s == PRESENT for s, _ in states.values()) and invited:
+            states[invited[0][0]] = (PRESENT, "")
+        return tuple(AttendancePlan(k, role, vote, *states[k]) for k, role, vote in invited)
+
+    def at(self, day: dt.date, minute_of_day: int) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(minute_of_day // 60, minute_of_day % 60))
+
+    def meeting(
+        self,
+        org: OrgPlan,
+        kind: str,
+        title: str,
+        day: dt.date,
+        invited: list[tuple[int, str, bool]],
+        *,
+        retired: bool,
+        chair: int | None,
+        recorder: int | None,
+        held: bool | None = None,
+        quorum: Fraction | None = None,
+        below_quorum: bool = False,
+        **extra: Any,
+    ) -> MeetingPlan:
+        rng = self.rng
+        held = day < self.ref if held is None else held
+        start = self.at(day, 9 * 60 if retired else 15 * 60 + 30)
+        ends = start + dt.timedelta(minutes=_MINUTES_LONG.get(kind, 60))
+        notice_day = min(day - days(rng.randint(3, 7)), self.ref - days(1))
+        attendance = self.attend(
+            invited, day, held=held, retired=retired, quorum=quorum, below_quorum=below_quorum
+        )
+        topics = tuple(rng.sample(data.MEETING_TOPICS[kind], min(2, len(data.MEETING_TOPICS[kind]))))
+        if kind == PARTY_LECTURE and extra.get("lecture_title"):
+            topics = (f"党课：{extra['lecture_title']}", topics[1])
+        m = MeetingPlan(
+            org_code=org.code,
+            kind=kind,
+            title=title,
+            state=HELD if held else PLANNED,
+            starts_at=start,
+            ends_at=ends,
+            place=rng.choice(data.MEETING_PLACES),
+            topics=topics,
+            notice_at=self.at(notice_day, 9 * 60 + rng.randint(0, 90)),
+            chair_key=chair,
+            recorder_key=recorder,
+            attendance=attendance,
+            **extra,
+        )
+        if held:
+            present = [a.person_key for a in attendance if a.state == PRESENT]
+            speakers = rng.sample(present, min(len(present), rng.randint(1, 3)))
+            m.speeches = tuple((k, rng.choice(data.MEETING_SPEECHES)) for k in speakers)
+            resolutions = data.MEETING_RESOLUTIONS[kind]
+            m.resolutions = tuple(rng.sample(resolutions, min(len(resolutions), rng.randint(1, 2))))
+            last = min(self.within.shift(day), self.ref - days(1))
+            recorded = day + days(rng.randint(0, max(0, (last - day).days)))
+            m.recorded_at = self.at(recorded, 17 * 60 + rng.randint(0, 120))
+            if recorded == day:
+                m.recorded_at = max(m.recorded_at, ends + dt.timedelta(minutes=30))
+        return m
+
+    # The school --------------------------------------------------------------------------------------
+    def plan(self) -> None:
+        school = self.school
+        lapse_branch = self.gaps.get("lapse")
+        if lapse_branch:
+            ordinary = [
+                p
+                for p in school.people
+                if p.branch_code == lapse_branch
+                and p.status == FULL_MEMBER
+                and p.key not in self.holders
+                and p.joined_on is not None
+                and p.joined_on < self.lapse_from
+            ]
+            ordinary.sort(key=lambda p: (p.employment != "in_service", p.key))
+            if ordinary:
+                school.lapsed_key = ordinary[0].key
+        for branch in (o for o in school.orgs if o.kind == BRANCH):
+            self.branch(branch)
+
+    def branch(self, branch: OrgPlan) -> None:
+        school, rules, ref = self.school, self.rules, self.ref
+        people = [p for p in school.people if p.branch_code == branch.code]
+        if not any(status_on(p, ref) in MEMBER_STATUS for p in people):
+            return
+        retired = branch.name == data.RETIRED_BRANCH
+        posts = self.posts.get(branch.code, {})
+        secretary = posts.get("secretary", [None])[0]
+        seats = list(dict.fromkeys(k for role in COMMITTEE_POSTS for k in posts.get(role, [])))
+        has_committee = any(posts.get(role) for role in COMMITTEE_ONLY_POSTS)
+        officer = next((k for role in COMMITTEE_ONLY_POSTS for k in posts.get(role, [])), None)
+        gap = {g for g, code in self.gaps.items() if code == branch.code}
+        out = school.meetings
+
+        def recorder(day: dt.date) -> int | None:
+            if officer is not None:
+                return officer
+            pool = [p.key for p in self.members_on(people, day) if p.key != secretary]
+            return self.rng.choice(pool) if pool else secretary
+
+        # Assemblies: a closed quarter of this year without one, and one below quorum, where planted.
+        assembly_quorum: Fraction = rules.value("general_assembly.quorum")
+        freq = _frequency(rules, "general_assembly.period")
+        slots = self.slots(freq, GENERAL_ASSEMBLY) if freq else []
+        skipped: dt.date | None = None
+        short: dt.date | None = None
+        if "assembly_missing" in gap:
+            held = [d for d, _ in slots if d < ref]
+            this_year = [d for d in held if d.year == ref.year and self._period_closed(freq, d)]
+            if this_year or held:
+                skipped = (this_year or held)[-1]
+        if "assembly_quorum" in gap:
+            others = [d for d, _ in slots if d < ref and d != skipped]
+            this_year = [d for d in others if d.year == ref.year]
+            if this_year or others:
+                short = (this_year or others)[0]
+        for day, label in slots:
+            if day == skipped:
+                continue
+            invited = self.invitees(people, day, voting=True)
+            if invited:
+                out.append(
+                    self.meeting(
+                        branch,
+                        GENERAL_ASSEMBLY,
+                        f"{label}支部党员大会",
+                        day,
+                        invited,
+                        retired=retired,
+                        chair=secretary,
+                        recorder=recorder(day),
+                        quorum=assembly_quorum,
+                        below_quorum=day == short,
+                    )
+                )
+
+        # Committee meetings: the current committee (the demo keeps no earlier term's posts: its members
+        # are taken to have served before, re-elected).
+        freq = _frequency(rules, "committee_meeting.period")
+        if has_committee and freq:
+            quorum: Fraction = rules.value("committee_meeting.quorum")
+            invited = [(k, "committee", True) for k in seats]
+            for day, label in self.slots(freq, COMMITTEE_MEETING):
+                out.append(
+                    self.meeting(
+                        branch,
+                        COMMITTEE_MEETING,
+                        f"{label}支部委员会会议",
+                        day,
+                        invited,
+                        retired=retired,
+                        chair=secretary,
+                        recorder=officer,
+                        quorum=quorum,
+                    )
+                )
+
+        # Group meetings, each group's own members.
+        freq = _frequency(rules, "group_meeting.period")
+        for group in (o for o in school.orgs if o.parent_code == branch.code and o.kind == GROUP):
+            in_group = [p for p in people if p.group_code == group.code]
+            leader = self.posts.get(group.code, {}).get("group_leader", [None])[0]
+            for day, label in self.slots(freq, GROUP_MEETING) if freq else []:
+                invited = self.invitees(in_group, day, voting=False)
+                if not invited:
+                    continue
+                pool = [k for k, _, _ in invited if k != leader] or [k for k, _, _ in invited]
+                out.append(
+                    self.meeting(
+                        group,
+                        GROUP_MEETING,
+                        f"{label}{group.name}会议",
+                        day,
+                        invited,
+                        retired=retired,
+                        chair=leader,
+                        recorder=self.rng.choice(pool),
+                    )
+                )
+
+        self.lectures(branch, people, secretary, retired, recorder, "secretary_lecture" in gap)
+        self.theme_days(branch, people, secretary, retired, recorder)
+        self.life_meetings(branch, people, secretary, officer, seats, has_committee, retired, recorder, gap)
+        if "minutes_missing" in gap:
+            when = self.workday_near(ref - days(_MINUTES_GAP_DAYS), ref - days(_MINUTES_GAP_DAYS + 6), ref)
+            if when is not None and when < ref:
+                out.append(
+                    self.meeting(
+                        branch,
+                        STUDY_SESSION,
+                        f"{when.year}年{when.month}月集中学习",
+                        when,
+                        self.invitees(people, when, voting=False),
+                        retired=retired,
+                        chair=secretary,
+                        recorder=recorder(when),
+                        held=False,
+                    )
+                )
+
+    def _period_closed(self, freq: Frequency | None, day: dt.date) -> bool:
+        if freq is None:
+            return False
+        return any(p.start <= day <= p.end and p.end < self.ref for p in self.periods(freq))
+
+    def lectures(
+        self,
+        branch: OrgPlan,
+        people: list[PersonPlan],
+        secretary: int | None,
+        retired: bool,
+        recorder: Callable[[dt.date], int | None],
+        no_secretary: bool,
+    ) -> None:
+        rng, rules, ref = self.rng, self.rules, self.ref
+        freq = _frequency(rules, "party_lecture.period")
+        if freq is None:
+            return
+        slots = self.slots(freq, PARTY_LECTURE)
+        per_year = _frequency(rules, "party_lecture.secretary_per_year")
+        by_secretary: set[dt.date] = set()
+        if per_year is not None and secretary is not None:
+            for year in {d.year for d, _ in slots}:
+                if no_secretary and year == ref.year:
+                    continue
+                # Among those held by the reference date, when the year has any.
+                mine = [d for d, _ in slots if d.year == year and d < ref] or [
+                    d for d, _ in slots if d.year == year
+                ]
+                by_secretary |= set(rng.sample(mine, min(len(mine), per_year.count)))
+        seniors = sorted(
+            (p for p in people if p.status == FULL_MEMBER and p.key != secretary),
+            key=lambda p: (p.birth_date, p.key),
+        )[:4]
+        for day, label in slots:
+            lecturer: int | None = None
+            lecturer_name = ""
+            if day in by_secretary:
+                lecturer = secretary
+            else:
+                roll = rng.random()
+                if self.school_secretary is not None and self.school_secretary != secretary and roll < 0.4:
+                    lecturer = self.school_secretary
+                elif seniors and roll < 0.75:
+                    lecturer = rng.choice(seniors).key
+                else:
+                    lecturer_name = rng.choice(data.OUTSIDE_LECTURERS)
+            activists = not retired and rng.random() < 0.5
+            lecture_title = rng.choice(data.LECTURE_TITLES)
+            self.school.meetings.append(
+                self.meeting(
+                    branch,
+                    PARTY_LECTURE,
+                    f"{label}党课",
+                    day,
+                    self.invitees(people, day, voting=False, activists=activists),
+                    retired=retired,
+                    chair=secretary,
+                    recorder=recorder(day),
+                    lecturer_key=lecturer,
+                    lecturer_name=lecturer_name,
+                    lecture_title=lecture_title,
+                    include_activists=activists,
+                )
+            )
+
+    def theme_days(
+        self,
+        branch: OrgPlan,
+        people: list[PersonPlan],
+        secretary: int | None,
+        retired: bool,
+        recorder: Callable[[dt.date], int | None],
+    ) -> None:
+        freq = _frequency(self.rules, "theme_day.period")
+        if freq is None:
+            return
+        for day, label in self.slots(freq, THEME_DAY):
+            invited = self.invitees(people, day, voting=False)
+            if not invited:
+                continue
+            theme = self.rng.choice(data.THEME_DAY_TITLES)
+            self.school.meetings.append(
+                self.meeting(
+                    branch,
+                    THEME_DAY,
+                    f"{label}{theme}",
+                    day,
+                    invited,
+                    retired=retired,
+                    chair=secretary,
+                    recorder=recorder(day),
+                )
+            )
+
+    def life_meetings(
+        self,
+        branch: OrgPlan,
+        people: list[PersonPlan],
+        secretary: int | None,
+        officer: int | None,
+        seats: list[int],
+        has_committee: bool,
+        retired: bool,
+        recorder: Callable[[dt.date], int | None],
+        gap: set[str],
+    ) -> None:
+        """The life meeting of each year whose usual quarter (before the reference date) lies in the
+        window: last year's when the reference date is early in the year, this year's once its quarter
+        has come; the talks before it, and this year's talks when its life meeting is still to come."""
+        rng, rules, ref = self.rng, self.rules, self.ref
+        count = rules.values.get("life_meeting.min_per_year")
+        quarter = rules.values.get("life_meeting.usual_quarter")
+        talked_this_year = False
+        for year in (ref.year - 1, ref.year):
+            if not isinstance(count, int) or count < 1:
+                break
+            q = quarter if isinstance(quarter, int) and 1 <= quarter <= 4 else 4
+            lo = max(dt.date(year, 3 * q - 2, 1), self.window_start)
+            hi = min(add_months(dt.date(year, 3 * q - 2, 1), 3) - days(1), ref - days(7))
+            if lo > hi:
+                continue
+            span = (hi - lo).days
+            for i in range(count):
+                preferred = lo + days(span * (2 * i + 1) // (2 * count))
+                day = self.workday_near(preferred, lo, hi)
+                if day is None:
+                    continue
+                invited = self.invitees(people, day, voting=False)
+                if not invited or secretary is None:
+                    continue
+                suffix = f"（第{chinese_number(i + 1)}次）" if count > 1 else ""
+                m = self.meeting(
+                    branch,
+                    LIFE_MEETING,
+                    f"{year}年度组织生活会{suffix}",
+                    day,
+                    invited,
+                    retired=retired,
+                    chair=secretary,
+                    recorder=recorder(day),
+                )
+                present = [
+                    a.person_key for a in m.attendance if a.state == PRESENT and a.person_key != secretary
+                ]
+                crit = [CriticismPlan("opinion", t) for t in rng.sample(data.CRITICISM_OPINIONS, 2)]
+                crit.append(CriticismPlan("self", rng.choice(data.SELF_CRITICISMS), speaker_key=secretary))
+                for k in rng.sample(present, min(3, len(present))):
+                    crit.append(CriticismPlan("self", rng.choice(data.SELF_CRITICISMS), speaker_key=k))
+                for a, b in itertools.pairwise(present[:3]):
+                    crit.append(CriticismPlan("mutual", rng.choice(data.MUTUAL_CRITICISMS), a, b))
+                items = rng.sample(data.RECTIFICATION_ITEMS, 2)
+                owners = (secretary, officer or secretary)
+                rect = []
+                for item, owner in zip(items, owners, strict=True):
+                    due = day + days(rng.choice((60, 90)))
+                    done = due - days(rng.randint(3, 20)) if due < ref else None
+                    rect.append(RectificationPlan(item, owner, due, done))
+                m.criticisms, m.rectifications = tuple(crit), tuple(rect)
+                index = len(self.school.meetings)
+                self.school.meetings.append(m)
+                start = max(self.window_start, day - days(40), dt.date(year, 1, 1))
+                if start < day:
+                    self.talks(branch, people, seats, has_committee, start, day - days(1), index, gap, year)
+                    talked_this_year |= year == ref.year
+        first = dt.date(ref.year, 1, 1)
+        if not talked_this_year and first < ref:
+            self.talks(branch, people, seats, has_committee, first, ref - days(1), None, gap, ref.year)
+
+    def talks(
+        self,
+        branch: OrgPlan,
+        people: list[PersonPlan],
+        seats: list[int],
+        has_committee: bool,
+        lo: dt.date,
+        hi: dt.date,
+        life_meeting: int | None,
+        gap: set[str],
+        year: int,
+    ) -> None:
+        """The year's talks as zhibu.compliance.facts.talk_facts counts them: every pair of the committee,
+        each other member with a seat holder, and the other members two by two (some left out where the
+        coverage gap is planted)."""
+        rng = self.rng
+        joined: dict[int, dt.date] = {
+            p.key: p.joined_on
+            for p in people
+            if p.status in MEMBER_STATUS and p.joined_on is not None and p.joined_on <= hi
+        }
+        for k in seats:
+            joined.setdefault(k, lo)
+        committee = seats if has_committee else []
+        others = [k for k in joined if k not in seats]
+        short = "talk_coverage" in gap and year == self.ref.year
+
+        def add(a: int, b: int, relation: str) -> None:
+            first = max(lo, joined[a], joined[b])
+            day = first + days(rng.randint(0, (hi - first).days))
+            self.school.talks.append(
+                TalkPlan(
+                    branch.code,
+                    day,
+                    a,
+                    b,
+                    relation,
+                    rng.choice(data.TALK_TOPICS),
+                    rng.choice(data.TALK_SUMMARIES),
+                    life_meeting,
+                )
+            )
+
+        for i, a in enumerate(committee):
+            for b in committee[i + 1 :]:
+                add(a, b, "committee_committee")
+        with_committee = others[:-3] if short else others
+        for i, k in enumerate(with_committee):
+            if seats:
+                add(seats[i % len(seats)], k, "committee_member")
+        pool = others[:-2] if short else list(others)
+        rng.shuffle(pool)
+        if len(pool) >= 2:
+            for i in range(0, len(pool) - 1, 2):
+                add(pool[i], pool[i + 1], "member_member")
+            if len(pool) % 2:
+                add(pool[-1], pool[0], "member_member")
+
+
 def _share_target(people: list[PersonPlan]) -> Decimal:
     """A target for the share of backbone teachers among members: today's share (retirees counted, as the
     plan page counts them) rounded down to 5 %, plus 10 points."""
@@ -1365,12 +2093,14 @@ def plan_district(
     reference_date: dt.date = REFERENCE_DATE,
     rules: DevelopmentRules | None = None,
     add_workdays: WorkdayAdder | None = None,
+    is_workday: Callable[[dt.date], bool] | None = None,
 ) -> DistrictPlan:
     """The whole demo district, deterministic in its arguments; nothing is written, no database is read.
 
     `rules`: the development rules to keep (default: the national pack's). `add_workdays`: the official
     calendar's working-day arithmetic (build.py passes WorkdayCalendar's); without it, Monday to Friday
-    as an estimate, as zhibu.compliance.values does."""
+    as an estimate, as zhibu.compliance.values does. `is_workday`: the official calendar's working days
+    for meetings (default: Monday to Friday)."""
     if not 1 <= schools <= 2000:
         raise ValueError("schools must be between 1 and 2000")
     planner = _Planner(
@@ -1379,6 +2109,7 @@ def plan_district(
         ref=reference_date,
         rules=rules or DevelopmentRules.national(),
         add_workdays=add_workdays or weekday_add,
+        is_workday=is_workday or (lambda day: day.weekday() < 5),
     )
     root_code, prefix = codes_for(district)
     district_name = data.DISTRICTS[(district - 1) % len(data.DISTRICTS)]
