@@ -14,7 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Case as SqlCase
+from django.db.models import Count, Exists, F, JSONField, OuterRef, Q, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -161,7 +162,7 @@ def lapse_window(year: int, today: dt.date, joined_on: dt.date | None) -> tuple[
         end = last.replace(day=1)
     if end < start:
         end = start
-    return f"{start:%Y-%m}", f"{end:%Y-%m}"
+    return _month(start), _month(end)
 
 
 def person_facts(
@@ -198,7 +199,9 @@ QUORUM_KINDS = {MeetingKind.GENERAL_ASSEMBLY: "assembly", MeetingKind.COMMITTEE_
 
 
 def _month(day: dt.date) -> str:
-    return f"{day:%Y-%m}"
+    """YYYY-MM (what f"{day:%Y-%m}" gives, without strftime: a district's members call it by the
+    hundred thousand)."""
+    return f"{day.year:04d}-{day.month:02d}"
 
 
 @dataclass
@@ -217,12 +220,13 @@ class MonthsAttended:
         held to a meeting that did not take place. Months present after the window (this month) stay
         active too, so they end a current run."""
         active = set(self.present)
-        month = dt.date.fromisoformat(f"{start}-01")
-        last = dt.date.fromisoformat(f"{end}-01")
-        while month <= last:
-            if _month(month) not in self.invited:
-                active.add(_month(month))
-            month = v.add_months(month, 1)
+        year, month = int(start[:4]), int(start[5:7])
+        last = (int(end[:4]), int(end[5:7]))
+        while (year, month) <= last:
+            name = f"{year:04d}-{month:02d}"
+            if name not in self.invited:
+                active.add(name)
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return {"active": sorted(active), "excused": sorted(self.excused - self.present)}
 
 
@@ -432,6 +436,11 @@ def talk_facts(
 STATUS_LABELS = dict(Status.choices)
 
 
+# The steps whose details a case's facts read (publicity's dates and working days, approval's late reason,
+# an extension's months).
+DETAILED_STEPS = ("publicity", "approval", "confirmation_vote")
+
+
 @dataclass(frozen=True)
 class Case:
     """A development case as the rules see it: the person's branch, status and the case's facts."""
@@ -495,10 +504,13 @@ def gather_cases(root: Organization, *, year: int, today: dt.date) -> list[Case]
         return []
     ids = selected.values("pk")
     steps: dict[int, list[tuple[int, str, dt.date, str, dict[str, Any]]]] = defaultdict(list)
+    # Only the steps whose details case_facts reads bring them (NULL for the rest): decoding every step's
+    # JSON was most of the time of reading a district's cases.
+    read = SqlCase(When(code__in=DETAILED_STEPS, then=F("details")), output_field=JSONField())
     for step_id, case_id, code, done_on, outcome, details in (
         DevelopmentStep.objects.filter(case__in=ids)
         .order_by("case_id", "done_on", "id")
-        .values_list("id", "case_id", "code", "done_on", "outcome", "details")
+        .values_list("id", "case_id", "code", "done_on", "outcome", read)
     ):
         steps[case_id].append((step_id, code, done_on, outcome, details if isinstance(details, dict) else {}))
     roles: dict[int, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))

@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Protocol
 
 from zhibu.compliance import values as v
@@ -219,18 +220,27 @@ class Kind:
         *,
         today: dt.date,
         add_workdays: WorkdayAdder | None = None,
+        severity: str | None = None,
     ) -> Outcome:
-        """Apply this kind to typed params and the subject's facts on `today`."""
+        """Apply this kind to typed params and the subject's facts on `today`; `severity` is the outcome's
+        when the kind does not decide one."""
         f = _Facts(facts)
         try:
             outcome = self.fn(f, params, today, add_workdays)
         except MissingFact as exc:
-            return Outcome("unknown", f"缺少事实“{exc.key}”，无法判断", facts_used=f.jsonable())
+            return Outcome(
+                "unknown", f"缺少事实“{exc.key}”，无法判断", facts_used=f.jsonable(), severity=severity
+            )
         except (TypeError, ValueError) as exc:
-            return Outcome("unknown", f"事实数据有误，无法判断：{exc}", facts_used=f.jsonable())
+            return Outcome(
+                "unknown", f"事实数据有误，无法判断：{exc}", facts_used=f.jsonable(), severity=severity
+            )
         used = f.jsonable()
-        used.update({k: _json(x) for k, x in outcome.facts_used.items()})
-        return replace(outcome, facts_used=used)
+        for k, x in outcome.facts_used.items():
+            used[k] = _json(x)
+        # A new outcome rather than dataclasses.replace (twice per finding, a district's fifty thousand).
+        decided = outcome.severity if severity is None else outcome.severity or severity
+        return Outcome(outcome.state, outcome.message, outcome.due, used, decided)
 
 
 KINDS: dict[str, Kind] = {}
@@ -263,7 +273,21 @@ def kind(
 # Facts -------------------------------------------------------------------------------------------------
 
 
+# Values that are JSON already, by exact type (a subclass, such as a str enum, takes the general path).
+_PLAIN_TYPES = frozenset({str, int, bool, float, type(None)})
+
+
 def _json(x: Any) -> Any:
+    """A fact as JSON: dates as ISO text, decimals as written, mappings and sequences item by item."""
+    t = type(x)
+    if t in _PLAIN_TYPES:
+        return x
+    if t is dt.date:
+        return x.isoformat()
+    if t is list or t is tuple:
+        return [i if type(i) in _PLAIN_TYPES else _json(i) for i in x]
+    if t is dict:
+        return {str(k): i if type(i) in _PLAIN_TYPES else _json(i) for k, i in x.items()}
     if isinstance(x, dt.date):
         return x.isoformat()
     if isinstance(x, Decimal):
@@ -349,7 +373,7 @@ class _Facts:
         return ORG_NOUNS.get(str(kind_), "") if kind_ else ""
 
     def jsonable(self) -> dict[str, Any]:
-        return {k: _json(x) for k, x in self.used.items()}
+        return {k: x if type(x) in _PLAIN_TYPES else _json(x) for k, x in self.used.items()}
 
 
 # Periods -----------------------------------------------------------------------------------------------
@@ -416,6 +440,16 @@ def period_containing(
 
 def periods_in_year(freq: Frequency, year: int, *, school_year: SchoolYear | None = None) -> list[Period]:
     """Every period of `freq` that starts in `year` (semesters: those that end in or start in it)."""
+    return list(_periods_in_year(freq, year, school_year if freq.per == "semester" else None))
+
+
+@lru_cache(maxsize=512)
+def _periods_in_year(freq: Frequency, year: int, school_year: SchoolYear | None) -> tuple[Period, ...]:
+    """periods_in_year, remembered: every org's frequency rules ask for the same few (frozen values)."""
+    return tuple(_compute_periods_in_year(freq, year, school_year))
+
+
+def _compute_periods_in_year(freq: Frequency, year: int, school_year: SchoolYear | None) -> list[Period]:
     if freq.per == "semester":
         if school_year is None:
             return []
@@ -1569,5 +1603,6 @@ def check_rule(
             f"本单位适用的制度未规定 {'、'.join(rule.unset)}，此规则暂不适用",
             severity=rule.severity,
         )
-    outcome = KINDS[rule.kind].evaluate(rule.params, facts, today=today, add_workdays=add_workdays)
-    return replace(outcome, severity=outcome.severity or rule.severity)
+    return KINDS[rule.kind].evaluate(
+        rule.params, facts, today=today, add_workdays=add_workdays, severity=rule.severity
+    )

@@ -232,8 +232,12 @@ def evaluation_run(
     person_link = reverse("people:detail", args=[0])
     case_link = reverse("development:case", args=[0])
 
-    findings: list[Finding] = []
+    rows: list[tuple[Any, ...]] = []
     rule_ids: set[str] = set()
+    counts = dict.fromkeys(STATES, 0)
+    # The two periods a finding can have, as ISO text once (the database takes a date column's text as is).
+    year_period = (year_start.isoformat(), year_end.isoformat())
+    day_period = (today.isoformat(), today.isoformat())
 
     def add(
         rule: packs.ResolvedRule,
@@ -244,28 +248,31 @@ def evaluation_run(
     ) -> None:
         adder.estimated = False
         outcome = rule.check(facts, today, add_workdays=adder)
-        yearly = rule.kind not in _STRUCTURAL_KINDS and subject[0] != "case"
+        period = day_period if rule.kind in _STRUCTURAL_KINDS or subject[0] == "case" else year_period
         rule_ids.add(rule.id)
-        findings.append(
-            Finding(
-                rule_id=rule.id,
-                rule_title=rule.title[:200],
-                severity=outcome.severity or rule.severity,
-                state=outcome.state,
-                subject_type=subject[0],
-                subject_id=subject[1],
-                subject_label=subject[2][:200],
-                org=at,
-                org_path=at.path,
-                period_start=year_start if yearly else today,
-                period_end=year_end if yearly else today,
-                due=outcome.due,
-                estimated=adder.estimated,
-                message=outcome.message,
-                source=rule.source[:300],
-                remedy=rule.remedy,
-                facts=outcome.facts_used,
-                link=link,
+        counts[outcome.state] += 1
+        # The finding's row straight away (in the order of _ROW_FIELDS, without the run): building Finding
+        # objects only to read their values back was a third of a district's evaluation.
+        rows.append(
+            (
+                rule.id,
+                rule.title[:200],
+                outcome.severity or rule.severity,
+                outcome.state,
+                subject[0],
+                subject[1],
+                subject[2][:200],
+                at.pk,
+                at.path,
+                period[0],
+                period[1],
+                outcome.due,
+                adder.estimated,
+                outcome.message,
+                rule.source[:300],
+                rule.remedy,
+                _dumps(outcome.facts_used),
+                link,
             )
         )
 
@@ -281,13 +288,15 @@ def evaluation_run(
         branch = gathered.by_id.get(m.org_id)
         if branch is None:
             continue
+        person: dict[str, Any] | None = None  # the member's facts, built once for all their rules
         for rule in policies[branch.pk].rules:
             if rule.subject != "person":
                 continue
             if rule.applies_to.statuses and m.status not in rule.applies_to.statuses:
                 continue
-            facts = facts_mod.person_facts(m, year=year, today=today, life=life.attended.get(m.id))
-            add(rule, ("person", m.id, m.name), branch, facts, person_link.replace("/0/", f"/{m.id}/"))
+            if person is None:
+                person = facts_mod.person_facts(m, year=year, today=today, life=life.attended.get(m.id))
+            add(rule, ("person", m.id, m.name), branch, person, person_link.replace("/0/", f"/{m.id}/"))
     for case in cases:
         branch = gathered.by_id.get(case.org_id)
         if branch is None:
@@ -326,9 +335,6 @@ def evaluation_run(
                 f"/life/meetings/{meeting.id}/",
             )
 
-    counts = {state: 0 for state in STATES}
-    for f in findings:
-        counts[f.state] += 1
     run = EvaluationRun.objects.create(
         root=org,
         year=year,
@@ -340,66 +346,82 @@ def evaluation_run(
         counts=counts,
         rule_count=len(rule_ids),
     )
-    for f in findings:
-        f.run = run
-    _store_findings(findings)
+    _store_findings(run, rows)
     return run
 
 
-_COPIED = tuple(f for f in Finding._meta.concrete_fields if not f.primary_key)  # every column but the id
+# The columns of a finding's row as evaluation_run builds it: the run, then the rest in this order (every
+# column but the id; tests/compliance/test_engine_speed.py checks that no column is left out).
+_ROW_FIELDS = (
+    "run",
+    "rule_id",
+    "rule_title",
+    "severity",
+    "state",
+    "subject_type",
+    "subject_id",
+    "subject_label",
+    "org",
+    "org_path",
+    "period_start",
+    "period_end",
+    "due",
+    "estimated",
+    "message",
+    "source",
+    "remedy",
+    "facts",
+    "link",
+)
+_COLUMNS = tuple(next(f for f in Finding._meta.concrete_fields if f.name == name) for name in _ROW_FIELDS)
 
 
-def _sqlite_value(is_json: bool, value: Any) -> Any:
-    if value is None:
-        return None
-    if is_json:
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, dt.datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+# One encoder for every finding (json.dumps with an option builds a new one per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
-def _insert_many(findings: list[Finding]) -> None:
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in _COPIED)
+def _dumps(facts: dict[str, Any]) -> str:
+    """The facts used, as the JSON text stored in the finding's `facts` column."""
+    return _ENCODER.encode(facts)
+
+
+def _insert_many(rows: list[tuple[Any, ...]]) -> None:
+    """SQLite: one prepared INSERT executed for every row (dates go as ISO text through the adapter that
+    Django's SQLite backend registers, as they would through the ORM)."""
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in _COLUMNS)
     table = connection.ops.quote_name(Finding._meta.db_table)
-    marks = ", ".join(["%s"] * len(_COPIED))
-    # Findings hold plain values: convert them directly, as the COPY path does (get_db_prep_save per
-    # cell was most of the time of a district's evaluation).
-    json_fields = {i for i, f in enumerate(_COPIED) if isinstance(f, JSONField)}
-    rows = [
-        [_sqlite_value(i in json_fields, f.value_from_object(x)) for i, f in enumerate(_COPIED)]
-        for x in findings
-    ]
+    marks = ", ".join(["%s"] * len(_COLUMNS))
     with connection.cursor() as cursor:
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # noqa: S608
 
 
-def _store_findings(findings: list[Finding]) -> None:
-    """Insert the findings: on PostgreSQL with COPY (a district's twenty thousand rows in well under a
-    second, where INSERT spends seconds adapting values); on SQLite with one prepared INSERT executed
-    for every row (Django's bulk_create stops at 999 parameters, about fifty findings a statement)."""
-    if not findings:
+def _store_findings(run: EvaluationRun, rows: list[tuple[Any, ...]]) -> None:
+    """Insert the findings' rows (each without its run): on PostgreSQL with COPY (INSERT spends seconds
+    adapting a district's values); on SQLite with one prepared INSERT executed for every row (Django's
+    bulk_create stops at 999 parameters, about fifty findings a statement); elsewhere through the ORM."""
+    if not rows:
         return
+    with_run = [(run.pk, *row) for row in rows]
     if connection.vendor == "sqlite":
-        _insert_many(findings)
+        _insert_many(with_run)
         return
     if connection.vendor != "postgresql":
+        findings = [
+            Finding(
+                **{
+                    f.attname: json.loads(value) if isinstance(f, JSONField) else value
+                    for f, value in zip(_COLUMNS, row, strict=True)
+                }
+            )
+            for row in with_run
+        ]
         Finding.objects.bulk_create(findings, batch_size=BATCH_SIZE)
         return
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in _COPIED)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in _COLUMNS)
     table = connection.ops.quote_name(Finding._meta.db_table)
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for finding in findings:
-            copy.write_row(
-                [
-                    json.dumps(f.value_from_object(finding), ensure_ascii=False)
-                    if isinstance(f, JSONField)
-                    else f.value_from_object(finding)
-                    for f in _COPIED
-                ]
-            )
+        for row in with_run:
+            copy.write_row(row)
 
 
 def evaluate_roots(*, year: int, trigger: str) -> list[EvaluationRun]:

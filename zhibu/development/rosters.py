@@ -33,6 +33,8 @@ from zhibu.people.exporting import neutralise
 # The steps whose dates the roster shows.
 DATED_STEPS = ("application", "activist_designation", "candidate_designation", "reception_vote")
 DATE_FORMAT = "yyyy-mm-dd"
+# The person's encrypted fields, which the roster never shows.
+UNREAD_PERSON_FIELDS = ("id_number", "phone")
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
 
 NextSteps = Mapping[int, tuple[str, dt.date | None]]
@@ -66,15 +68,18 @@ COLUMNS = (
 
 def load_roster_cases(cases: QuerySet[DevelopmentCase]) -> list[DevelopmentCase]:
     """The open cases among `cases` with people, branches, steps and roles: three queries in all."""
+    # The roster shows no ID number or phone: they are not read (each would be decrypted for every row).
     return list(
         cases.filter(state=CaseState.OPEN)
         .select_related("person__org__parent")
+        .defer(*(f"person__{name}" for name in UNREAD_PERSON_FIELDS))
         .prefetch_related(
             Prefetch("steps", queryset=DevelopmentStep.objects.order_by("done_on", "id")),
             Prefetch(
                 "roles",
                 queryset=CaseRole.objects.filter(ended_on__isnull=True)
                 .select_related("person")
+                .defer(*(f"person__{name}" for name in UNREAD_PERSON_FIELDS))
                 .order_by("assigned_on", "id"),
             ),
         )

@@ -29,15 +29,45 @@ class Recorded(Protocol):
     pk: Any
 
 
+@dataclass(frozen=True)
+class After:
+    """What a window's date follows: an event (its label comes from the development's steps) on a day, and
+    the duration counted from it. Kept as parts: the reason is written only where it is shown."""
+
+    dev: Development
+    event: str
+    start: dt.date
+    duration: Duration
+
+    def text(self, template: str) -> str:
+        return template.format(
+            event=self.dev.event_label(self.event), start=self.start, duration=self.duration
+        )
+
+
 @dataclass
 class Window:
     """When a step may be recorded: not before `earliest`, due by `latest`, never after `hard_latest`."""
 
     earliest: dt.date | None = None
-    earliest_reason: str = ""
     latest: dt.date | None = None
-    latest_reason: str = ""
     hard_latest: dt.date | None = None
+    earliest_after: After | None = None
+    latest_after: After | None = None
+
+    @property
+    def earliest_reason(self) -> str:
+        """Why not before `earliest`, e.g. “推荐和确定入党积极分子（2023-09-05）后满 1 年”."""
+        if self.earliest_after is None:
+            return ""
+        return self.earliest_after.text("{event}（{start:%Y-%m-%d}）后满 {duration}")
+
+    @property
+    def latest_reason(self) -> str:
+        """Why due by `latest`, e.g. “…接收预备党员（2024-11-10）后 3 个月内”."""
+        if self.latest_after is None:
+            return ""
+        return self.latest_after.text("{event}（{start:%Y-%m-%d}）后 {duration}内")
 
 
 @dataclass
@@ -102,12 +132,13 @@ def _last_extension_approval(records: Sequence[Recorded]) -> dt.date | None:
     return max(dates) if dates else None
 
 
-def counting(records: Sequence[Recorded]) -> dict[str, list[Recorded]]:
-    """Per step code, the records that count: failed outcomes are left out, and after an approved extension
-    of the probation the decision steps of the earlier round are left out too (they must be held again)."""
-    since = _last_extension_approval(records)
+def _ordered(records: Sequence[Recorded]) -> list[Recorded]:
+    return sorted(records, key=lambda r: (r.done_on, r.pk or 0))
+
+
+def _counting(ordered: Sequence[Recorded], since: dt.date | None) -> dict[str, list[Recorded]]:
     out: dict[str, list[Recorded]] = {}
-    for r in sorted(records, key=lambda r: (r.done_on, r.pk or 0)):
+    for r in ordered:
         if r.outcome in FAILED_OUTCOMES:
             continue
         if r.code in ROUND_STEPS and since is not None and r.done_on <= since:
@@ -116,12 +147,22 @@ def counting(records: Sequence[Recorded]) -> dict[str, list[Recorded]]:
     return out
 
 
-def event_dates(records: Sequence[Recorded], probation_ends_on: dt.date | None) -> dict[str, dt.date]:
-    """The date each step happened (its latest counting record), and the probation's end."""
-    events = {code: rs[-1].done_on for code, rs in counting(records).items()}
+def counting(records: Sequence[Recorded]) -> dict[str, list[Recorded]]:
+    """Per step code, the records that count: failed outcomes are left out, and after an approved extension
+    of the probation the decision steps of the earlier round are left out too (they must be held again)."""
+    return _counting(_ordered(records), _last_extension_approval(records))
+
+
+def _event_dates(counted: dict[str, list[Recorded]], probation_ends_on: dt.date | None) -> dict[str, dt.date]:
+    events = {code: rs[-1].done_on for code, rs in counted.items()}
     if probation_ends_on:
         events[PROBATION_END] = probation_ends_on
     return events
+
+
+def event_dates(records: Sequence[Recorded], probation_ends_on: dt.date | None) -> dict[str, dt.date]:
+    """The date each step happened (its latest counting record), and the probation's end."""
+    return _event_dates(counting(records), probation_ends_on)
 
 
 def frequency_months(freq: Frequency) -> int:
@@ -145,12 +186,12 @@ def window(
         day = nb.duration.shift(start, add_workdays=add_workdays)
         if w.earliest is None or day > w.earliest:
             w.earliest = day
-            w.earliest_reason = f"{dev.event_label(nb.after)}（{start:%Y-%m-%d}）后满 {nb.duration}"
+            w.earliest_after = After(dev, nb.after, start, nb.duration)
     if step.due is not None:
         start = events.get(step.due.after)
         if start is not None and isinstance(step.due.duration, Duration):
             w.latest = step.due.duration.shift(start, add_workdays=add_workdays)
-            w.latest_reason = f"{dev.event_label(step.due.after)}（{start:%Y-%m-%d}）后 {step.due.duration}内"
+            w.latest_after = After(dev, step.due.after, start, step.due.duration)
             if isinstance(step.due.max, Duration):
                 w.hard_latest = step.due.max.shift(start, add_workdays=add_workdays)
     return w
@@ -164,10 +205,11 @@ def build(
     add_workdays: Any = None,
 ) -> Timeline:
     """The case's steps in order with what is done, what may come next and when."""
-    counted = counting(records)
-    events = event_dates(records, probation_ends_on)
+    ordered = _ordered(records)
+    counted = _counting(ordered, _last_extension_approval(records))
+    events = _event_dates(counted, probation_ends_on)
     by_code: dict[str, list[Any]] = {}
-    for r in sorted(records, key=lambda r: (r.done_on, r.pk or 0)):
+    for r in ordered:
         by_code.setdefault(r.code, []).append(r)
     done_codes = set(counted)
     rows: list[Row] = []
@@ -189,11 +231,21 @@ def build(
         rows.append(row)
     tl = Timeline(rows=rows, events=events, counted=dict(counted))
     # An optional (repeated) step is still next when a later step needs it once (the first review).
-    needed = {code for step in dev.steps for code in step.requires}
+    needed = _needed(dev)
     tl.next_steps = [
         r for r in rows if not r.done and r.available and (not r.step.optional or r.step.code in needed)
     ]
     return tl
+
+
+def _needed(dev: Development) -> frozenset[str]:
+    """The codes some step requires, kept on the development (resolved once per policy, built for every
+    case of a list): written into the instance's own dict, as functools.cached_property does."""
+    needed = dev.__dict__.get("_timeline_needed")
+    if needed is None:
+        needed = frozenset(code for step in dev.steps for code in step.requires)
+        object.__setattr__(dev, "_timeline_needed", needed)
+    return needed  # type: ignore[no-any-return]
 
 
 def _stage_start(step: StepDef, events: dict[str, dt.date]) -> dt.date | None:
