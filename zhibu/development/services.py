@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +25,7 @@ from zhibu.core.audit import audit_record, diff, snapshot
 from zhibu.core.calendar import WorkdayCalendar
 from zhibu.core.errors import NotFound, NotPermitted, ServiceError
 from zhibu.core.scoping import Scope
+from zhibu.core.uploads import DOCX, JPEG, PDF, PNG, check_upload
 from zhibu.development import timeline as tl
 from zhibu.development.models import (
     BranchVote,
@@ -46,13 +46,8 @@ from zhibu.people.services import person_change_status
 
 RECOMMENDATION_METHODS = {"party": "党员推荐", "league": "团组织推优", "union": "工会推荐"}
 CONFIRMATION_DECISIONS = {"confirm": "按期转正", "extend": "延长预备期", "cancel": "取消预备党员资格"}
-# Documents accepted as evidence: PDF, images and Word files, recognised by their first bytes.
-_SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
-    (b"%PDF", "application/pdf", "PDF"),
-    (b"\xff\xd8\xff", "image/jpeg", "JPEG"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", "PNG"),
-    (b"PK\x03\x04", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word"),
-)
+# Documents accepted as evidence: PDF, images and Word files, recognised by their content.
+_ACCEPTED = (PDF, JPEG, PNG, DOCX)
 # Steps that change a person's status or the case's dates: their date and content are fixed once recorded
 # (a wrong one is corrected by the upper committee's procedure, not by editing); notes and documents may
 # still be added.
@@ -877,26 +872,14 @@ def _store_document(
         allowed = "、".join(kinds.values()) or "（此步骤不需要材料）"
         raise ServiceError(f"“{step.title}”的材料类别应为：{allowed}", field="documents")
     f = upload.file
-    name = (f.name or "文件").rsplit("/", 1)[-1][:200]
-    limit = settings.ZHIBU_MAX_UPLOAD_BYTES
-    if f.size is None or f.size > limit:
-        raise ServiceError(
-            f"文件“{name}”超过 {limit // (1024 * 1024)} MB，请压缩或分开上传", field="documents"
-        )
-    if f.size == 0:
-        raise ServiceError(f"文件“{name}”是空的", field="documents")
-    f.seek(0)
-    head = f.read(8)
-    f.seek(0)
-    match = next((s for s in _SIGNATURES if head.startswith(s[0])), None)
-    if match is None:
-        raise ServiceError(f"文件“{name}”不是 PDF、JPEG、PNG 图片或 Word（.docx）文件", field="documents")
+    checked = check_upload(f, _ACCEPTED, field="documents")
+    name, match = checked.name, checked.type
     doc = StepDocument(
         step=record,
         kind=upload.kind,
         title=name,
-        size=f.size,
-        content_type=match[1],
+        size=checked.size,
+        content_type=match.content_type,
         uploaded_by=_user(actor),
     )
     doc.file.save(name, f, save=False)

@@ -28,6 +28,7 @@ from zhibu.compliance.values import Fraction, add_months
 from zhibu.core.audit import audit_record, diff
 from zhibu.core.errors import NotFound, NotPermitted, ServiceError
 from zhibu.core.scoping import Scope
+from zhibu.core.uploads import JPEG, PDF, PNG, check_upload
 from zhibu.life import invitees as inv
 from zhibu.life.models import (
     Attendance,
@@ -47,12 +48,8 @@ from zhibu.people.models import Person
 # entered by hand, and nothing is planned further than two years ahead.
 EARLIEST_YEAR = 2000
 MAX_MONTHS_AHEAD = 24
-# Attachments: photos and scans (JPEG, PNG) or PDF, recognised by their first bytes, not their names.
-_SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
-    (b"%PDF", "application/pdf", "pdf"),
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-)
+# Attachments: photos and scans (JPEG, PNG) or PDF, recognised by their content, not their names.
+_ACCEPTED = (JPEG, PNG, PDF)
 # What a secretary may mark on the attendance sheet.
 MARKABLE = (AttendanceState.PRESENT, AttendanceState.EXCUSED, AttendanceState.ABSENT)
 # Notice fields a planned meeting may change (meeting_update).
@@ -759,27 +756,17 @@ def attachment_add(
     meeting = _lock(meeting)
     _check_manage(scope, meeting.org, meeting)
     _refuse_cancelled(meeting, "上传附件")
-    name = (file.name or "文件").replace("\\", "/").rsplit("/", 1)[-1][:200]
-    limit = settings.ZHIBU_MAX_UPLOAD_BYTES
-    if file.size is None or file.size > limit:
-        raise ServiceError(f"文件“{name}”超过 {limit // (1024 * 1024)} MB，请压缩或分开上传", field="file")
-    if file.size == 0:
-        raise ServiceError(f"文件“{name}”是空的", field="file")
-    file.seek(0)
-    head = file.read(8)
-    file.seek(0)
-    match = next((s for s in _SIGNATURES if head.startswith(s[0])), None)
-    if match is None:
-        raise ServiceError(f"文件“{name}”不是 JPEG、PNG 图片或 PDF 文件", field="file")
+    checked = check_upload(file, _ACCEPTED, field="file")
+    name, match = checked.name, checked.type
     attachment = MeetingAttachment(
         meeting=meeting,
         title=_text(title, "附件名称", "title") or name,
-        size=file.size,
-        content_type=match[1],
+        size=checked.size,
+        content_type=match.content_type,
         uploaded_by=_user(actor),
     )
     # The stored name is random (attachment_path); its suffix follows the content, not the upload's name.
-    attachment.file.save(f"upload.{match[2]}", file, save=False)
+    attachment.file.save(f"upload.{match.suffix}", file, save=False)
     attachment.save()
     audit_record(
         actor=actor,
