@@ -15,9 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from ninja import File, Form, P, Path, PathEx, Query, Router, Schema
 from ninja.files import UploadedFile as NinjaUploadedFile
 from ninja.responses import Status as HttpStatus
@@ -38,6 +37,7 @@ from zhibu.api import (
 )
 from zhibu.compliance.packs import effective_policy, library
 from zhibu.core.audit import audit_record
+from zhibu.core.downloads import stored_file_response
 from zhibu.core.errors import NotFound, ServiceError
 from zhibu.core.scoping import Scope
 from zhibu.development import selectors, services
@@ -840,10 +840,7 @@ def document_download(request: HttpRequest, document_id: DocumentId) -> Any:
         org_path=person.org.path,
         note=f"通过接口下载发展党员材料：{person.name} {doc.title}",
     )
-    response = FileResponse(doc.file.open("rb"), content_type=doc.content_type or "application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(True, doc.title) or "attachment"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return stored_file_response(doc.file, title=doc.title, content_type=doc.content_type, inline=False)
 
 
 @router.post(

@@ -11,15 +11,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from zhibu.compliance.packs import effective_policy
 from zhibu.core.audit import audit_record
+from zhibu.core.downloads import stored_file_response
 from zhibu.core.errors import NotFound, NotPermitted, ServiceError
 from zhibu.core.scoping import Scope
 from zhibu.core.views import form_add_service_errors, handles_refusals
@@ -355,12 +355,9 @@ def document_download(request: HttpRequest, doc_id: int) -> HttpResponse:
         org_path=person.org.path,
         note=f"下载发展党员材料：{person.name} {doc.title}",
     )
-    response = FileResponse(doc.file.open("rb"), content_type=doc.content_type or "application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(False, doc.title) or "inline"
-    response["X-Content-Type-Options"] = "nosniff"
-    # Shown inline (a scan or a PDF), but never able to run script in the site's origin.
-    response["Content-Security-Policy"] = "sandbox"
-    return response  # type: ignore[return-value]  # a FileResponse streams the file
+    return stored_file_response(  # type: ignore[return-value]  # a FileResponse streams the file
+        doc.file, title=doc.title, content_type=doc.content_type, inline=True
+    )
 
 
 @login_required

@@ -16,16 +16,16 @@ import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, URLPattern, URLResolver, path, reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from zhibu.compliance.packs import effective_policy
 from zhibu.core.audit import audit_record
 from zhibu.core.calendar import WorkdayCalendar
+from zhibu.core.downloads import stored_file_response
 from zhibu.core.errors import NotFound, NotPermitted, ServiceError
 from zhibu.core.scoping import Scope
 from zhibu.core.views import form_add_service_errors, handles_refusals
@@ -741,13 +741,9 @@ def attachment_download(request: HttpRequest, attachment_id: int) -> HttpRespons
         org_path=attachment.meeting.org.path,
         note=f"下载会议附件：{attachment.meeting.title} {attachment.title}",
     )
-    response = FileResponse(
-        attachment.file.open("rb"), content_type=attachment.content_type or "application/octet-stream"
+    return stored_file_response(  # type: ignore[return-value]  # a FileResponse streams the file
+        attachment.file, title=attachment.title, content_type=attachment.content_type, inline=True
     )
-    response["Content-Disposition"] = content_disposition_header(False, attachment.title) or "inline"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    return response  # type: ignore[return-value]  # a FileResponse streams the file
 
 
 @login_required
