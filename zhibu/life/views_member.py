@@ -36,7 +36,7 @@ from zhibu.life.models import (
 from zhibu.people.models import Person
 
 ANONYMITY_NOTE = (
-    "本表决为无记名投票：系统只记录您已投票，您的选择不与您的姓名一同保存，任何人都查不到您投了什么"
+    "本表决为无记名投票：系统只记录您已投票，您的选择不与您的姓名一同保存，页面和接口都查不到您投了什么"
 )
 
 
