@@ -61,7 +61,15 @@ def phones(browser: Any) -> Iterator[Any]:
 
 def fits(page: Any, what: str) -> None:
     width = int(page.evaluate("document.documentElement.scrollWidth"))
-    assert width <= PHONE["width"] + TOLERANCE, f"{what}宽 {width}px，超出手机屏幕 {PHONE['width']}px"
+    if width > PHONE["width"] + TOLERANCE:  # name the widest elements, so a failure says what to fix
+        wide = page.evaluate(
+            """() => Array.from(document.querySelectorAll('main *'))
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 2)
+                .slice(-5)
+                .map(e => e.tagName + '.' + e.className + ': ' + e.textContent.trim().slice(0, 60))"""
+        )
+        screenshot(page, "life-too-wide")
+        raise AssertionError(f"{what}宽 {width}px，超出手机屏幕 {PHONE['width']}px：{wide}")
 
 
 def log_in(page: Any, username: str) -> None:
