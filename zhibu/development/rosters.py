@@ -28,6 +28,7 @@ from zhibu.development.models import (
     DevelopmentStep,
     Stage,
 )
+from zhibu.development.services import full_years
 from zhibu.people.exporting import neutralise
 
 # The steps whose dates the roster shows.
@@ -91,7 +92,7 @@ def age_on(birth: dt.date | None, on: dt.date) -> int | None:
     """Full years of age on a day."""
     if birth is None:
         return None
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    return full_years(birth, on)
 
 
 def _step_dates(case: DevelopmentCase) -> dict[str, dt.date]:
