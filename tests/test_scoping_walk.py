@@ -78,6 +78,7 @@ def test_no_route_gives_school_a_anything_of_school_b(world, client_as, persona)
         "vote_id": str(b_vote.pk),
         "attachment_id": str(b_attachment.pk),
         "attendance_id": str(b_meeting.attendances.first().pk),
+        "talk_id": str(_b_talk(world).pk),
         # A feed link to school B's branch signed as though it were made for this user of school A.
         "token": org_token(world.sb_b1.code, getattr(world.users, persona).pk),
     }
@@ -183,6 +184,26 @@ def _b_meeting(world):  # type: ignore[no-untyped-def]
     photo = SimpleUploadedFile("钱七.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 16)
     attachment = services.attachment_add(actor=None, scope=scope, meeting=meeting, file=photo, title="钱七")
     return meeting, vote, attachment
+
+
+def _b_talk(world):  # type: ignore[no-untyped-def]
+    """A talk between school B's two people, its topic naming them."""
+    import datetime as dt
+
+    from zhibu.core.scoping import system_scope
+    from zhibu.life.talks import talk_record
+
+    return talk_record(
+        actor=None,
+        scope=system_scope(),
+        org=world.sb_b1,
+        held_on=dt.date(2026, 3, 2),
+        person_a=world.people.outsider,
+        person_b=world.people.other,
+        topic="钱七与孙八 SB-B1",
+        summary="孙八",
+        today=dt.date(2026, 11, 23),
+    )
 
 
 def test_every_listing_of_school_a_still_shows_school_a(world, client_as):

@@ -41,10 +41,12 @@ def _oversees(scope: Scope, path_: str) -> bool:
 
 @login_required
 @handles_refusals
-def minutes_docx(request: HttpRequest, pk: int) -> HttpResponse:
+def minutes_docx(request: HttpRequest, meeting_id: int) -> HttpResponse:
     scope: Scope = request.scope  # type: ignore[attr-defined]
     meeting = (
-        Meeting.objects.select_related("org__parent", "chair", "recorder", "lecturer").filter(pk=pk).first()
+        Meeting.objects.select_related("org__parent", "chair", "recorder", "lecturer")
+        .filter(pk=meeting_id)
+        .first()
     )
     if meeting is None or not _oversees(scope, meeting.org.path):
         raise NotFound("会议不存在或不在您的权限范围内")
@@ -104,7 +106,7 @@ def ledger_pdf_download(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("meetings/<int:pk>/minutes.docx", minutes_docx, name="minutes_docx"),
+    path("meetings/<int:meeting_id>/minutes.docx", minutes_docx, name="minutes_docx"),
     path("ledger.xlsx", ledger_xlsx_download, name="ledger_xlsx"),
     path("ledger.pdf", ledger_pdf_download, name="ledger_pdf"),
 ]

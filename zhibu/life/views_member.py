@@ -219,13 +219,13 @@ def _invited_meeting(person: Person, pk: int) -> Meeting:
 @login_required
 @require_POST
 @handles_refusals
-def leave(request: HttpRequest, pk: int) -> HttpResponse:
+def leave(request: HttpRequest, meeting_id: int) -> HttpResponse:
     """Ask leave for a meeting that has not started; the secretary decides."""
     person = _person(request)
     try:
         if person is None:
             raise ServiceError("您的账号没有关联人员档案，不能请假；请直接联系书记")
-        meeting = _invited_meeting(person, pk)
+        meeting = _invited_meeting(person, meeting_id)
         services.leave_request(actor=request.user, meeting=meeting, reason=request.POST.get("reason", ""))
     except NotFound:
         raise  # not my meeting: a 404, like a missing one
@@ -233,13 +233,13 @@ def leave(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"已提交“{meeting.title}”的请假申请，等待书记批准")
-    return redirect(f"{reverse('life:mine')}#meeting-{pk}")
+    return redirect(f"{reverse('life:mine')}#meeting-{meeting_id}")
 
 
 @login_required
 @require_POST
 @handles_refusals
-def ballot(request: HttpRequest, pk: int) -> HttpResponse:
+def ballot(request: HttpRequest, vote_id: int) -> HttpResponse:
     """Cast my ballot in an open vote of a meeting I am at. A secret ballot's choice is not repeated back."""
     person = _person(request)
     anchor = ""
@@ -248,7 +248,7 @@ def ballot(request: HttpRequest, pk: int) -> HttpResponse:
             raise ServiceError("您的账号没有关联人员档案，不能投票")
         vote = (
             Vote.objects.select_related("meeting__org")
-            .filter(pk=pk, meeting__attendances__person=person)
+            .filter(pk=vote_id, meeting__attendances__person=person)
             .first()
         )
         if vote is None:
@@ -271,7 +271,7 @@ def ballot(request: HttpRequest, pk: int) -> HttpResponse:
 
 urlpatterns: list[URLPattern] = [
     path("me/", mine, name="mine"),
-    path("me/meetings/<int:pk>/leave/", leave, name="leave"),
-    path("me/votes/<int:pk>/ballot/", ballot, name="ballot"),
+    path("me/meetings/<int:meeting_id>/leave/", leave, name="leave"),
+    path("me/votes/<int:vote_id>/ballot/", ballot, name="ballot"),
     path("c/<str:token>/", check_in, name="check_in"),
 ]

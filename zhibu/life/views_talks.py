@@ -207,10 +207,10 @@ class TalkCorrectForm(TalkForm):
 
 @login_required
 @handles_refusals
-def talk_correct(request: HttpRequest, pk: int) -> HttpResponse:
+def talk_correct(request: HttpRequest, talk_id: int) -> HttpResponse:
     """Correct a talk's record, with the reason (one of the two who talked, or a manager)."""
     scope = _scope(request)
-    talk = svc.talk_get_visible(scope, pk)
+    talk = svc.talk_get_visible(scope, talk_id)
     if not svc.talk_summary_visible(scope, request.user, talk):
         raise NotPermitted("只能更正本人参加的谈心谈话，其他谈话请由书记更正")
     branch = svc.branch_of(talk.org)
@@ -261,10 +261,10 @@ def talk_correct(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @handles_refusals
-def life_meeting(request: HttpRequest, pk: int) -> HttpResponse:
+def life_meeting(request: HttpRequest, meeting_id: int) -> HttpResponse:
     """A life meeting: opinions and talks before it, self- and mutual criticism, rectification items."""
     scope = _scope(request)
-    meeting = meeting_get_visible(scope, pk)
+    meeting = meeting_get_visible(scope, meeting_id)
     if not svc.is_life_meeting(meeting):
         raise NotFound("会议不是组织生活会")
     manages = scope.can_manage_path(meeting.org.path)
@@ -293,7 +293,7 @@ def life_meeting(request: HttpRequest, pk: int) -> HttpResponse:
                 ),
             ):
                 messages.success(request, f"已记录{CriticismKind(data['kind']).label}")
-                return redirect("life:life_meeting", pk=meeting.pk)
+                return redirect("life:life_meeting", meeting_id=meeting.pk)
     elif action == "rectification":
         rectification = RectificationForm(request.POST, people=people)
         if rectification.is_valid():
@@ -310,7 +310,7 @@ def life_meeting(request: HttpRequest, pk: int) -> HttpResponse:
                 ),
             ):
                 messages.success(request, "已添加整改事项")
-                return redirect("life:life_meeting", pk=meeting.pk)
+                return redirect("life:life_meeting", meeting_id=meeting.pk)
     elif action == "done":
         row = next((r for r in page.rectifications if str(r.pk) == request.POST.get("rectification")), None)
         if row is None:
@@ -330,7 +330,7 @@ def life_meeting(request: HttpRequest, pk: int) -> HttpResponse:
                 ),
             ):
                 messages.success(request, f"整改事项“{row.item}”已完成")
-                return redirect("life:life_meeting", pk=meeting.pk)
+                return redirect("life:life_meeting", meeting_id=meeting.pk)
     elif action:
         raise NotFound("未知的操作")
     today = timezone.localdate()
@@ -372,6 +372,6 @@ def _run(form: forms.Form, call: Any) -> bool:
 urlpatterns: list[URLPattern] = [
     path("talks/", talks, name="talks"),
     path("talks/new/", talk_new, name="talk_new"),
-    path("talks/<int:pk>/correct/", talk_correct, name="talk_correct"),
-    path("meetings/<int:pk>/life/", life_meeting, name="life_meeting"),
+    path("talks/<int:talk_id>/correct/", talk_correct, name="talk_correct"),
+    path("meetings/<int:meeting_id>/life/", life_meeting, name="life_meeting"),
 ]
