@@ -15,6 +15,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class MeetingKind(models.TextChoices):
@@ -398,3 +399,30 @@ class Rectification(models.Model):
 
     def __str__(self) -> str:
         return self.item
+
+
+def _feed_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class FeedKey(models.Model):
+    """A user's key for their calendar feed links (see life/ical.py). Every link carries it, so a new key
+    stops every old link at once. Made when the user first needs a link."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_key", verbose_name="用户"
+    )
+    key = models.CharField("密钥", max_length=64, default=_feed_key)
+    created_at = models.DateTimeField("生成时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "日历订阅密钥"
+        verbose_name_plural = "日历订阅密钥"
+
+    def __str__(self) -> str:
+        return f"{self.user} 的日历订阅密钥"
+
+    def renew(self) -> None:
+        """A new random key (not saved)."""
+        self.key = _feed_key()
+        self.created_at = timezone.now()
