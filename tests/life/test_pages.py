@@ -126,6 +126,25 @@ def test_the_list_shows_the_years_meetings_by_month_with_attendance_and_minutes(
     assert "主题党日：参观红色教育基地" in only_days and "上月支部党员大会" not in only_days
 
 
+def test_the_list_links_the_years_ledger_the_talks_and_the_calendar_feeds(world, client_as):
+    held = past(world, title="上月支部党员大会")
+    all_present(world, held)
+    year = timezone.localtime(held.starts_at).year
+    client = client_as(world.users.branch_secretary)
+    page = text(client.get(f"/life/meetings/?org=SA-B1&year={year}"))
+    xlsx = f"/life/ledger.xlsx?org=SA-B1&amp;year={year}"
+    pdf = f"/life/ledger.pdf?org=SA-B1&amp;year={year}"
+    assert xlsx in page and pdf in page and f"/life/talks/?org=SA-B1&amp;year={year}" in page
+    assert "/life/feeds/" in page
+    download = client.get(xlsx.replace("&amp;", "&"))
+    assert download.status_code == 200 and download.content[:2] == b"PK"
+    assert "attachment" in download["Content-Disposition"]
+    assert client.get(f"/life/talks/?org=SA-B1&year={year}").status_code == 200
+    # Above the branches the talks link lets the talks page choose a branch instead of naming the school.
+    school = text(client_as(world.users.school_secretary).get(f"/life/meetings/?org=SA&year={year}"))
+    assert f"/life/talks/?year={year}" in school and f"/life/ledger.xlsx?org=SA&amp;year={year}" in school
+
+
 def test_a_member_sees_the_meetings_they_are_invited_to_without_the_new_button(world, client_as):
     create(world, title="支部党员大会")
     page = text(client_as(world.users.member).get("/life/meetings/"))
