@@ -8,6 +8,7 @@ Each download is audited.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -39,10 +40,8 @@ def _oversees(scope: Scope, path_: str) -> bool:
     return any(path_.startswith(p) for p in scope.view_paths)
 
 
-@login_required
-@handles_refusals
-def minutes_docx(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    scope: Scope = request.scope  # type: ignore[attr-defined]
+def minutes_download(*, actor: Any, scope: Scope, meeting_id: int) -> HttpResponse:
+    """A meeting's record as Word, for those who oversee its org (the page and the API); audited."""
     meeting = (
         Meeting.objects.select_related("org__parent", "chair", "recorder", "lecturer")
         .filter(pk=meeting_id)
@@ -52,7 +51,7 @@ def minutes_docx(request: HttpRequest, meeting_id: int) -> HttpResponse:
         raise NotFound("会议不存在或不在您的权限范围内")
     content = meeting_minutes_docx(meeting)
     audit_record(
-        actor=request.user,
+        actor=actor,
         action="export",
         obj=meeting,
         org_path=meeting.org.path,
@@ -61,30 +60,35 @@ def minutes_docx(request: HttpRequest, meeting_id: int) -> HttpResponse:
     return _download(content, minutes_filename(meeting), DOCX)
 
 
-def _ledger_of(request: HttpRequest) -> Ledger:
-    """The ledger asked for by ?org=<code>&year=<year> (this year when none), if the viewer oversees the
-    org; NotFound otherwise, saying what to give."""
-    scope: Scope = request.scope  # type: ignore[attr-defined]
-    code = request.GET.get("org", "").strip()
+def _ledger_of(scope: Scope, code: str, raw_year: str) -> Ledger:
+    """The ledger of the org `code` in `raw_year` (this year when empty), if the viewer oversees the org;
+    NotFound otherwise, saying what to give."""
+    code = code.strip()
     org = Organization.objects.select_related("parent").filter(code=code).first() if code else None
     if org is None or not _oversees(scope, org.path):
         raise NotFound("党组织不存在或不在您的权限范围内（请用 ?org=组织代码 指定）")
     today = timezone.localdate()
-    raw = request.GET.get("year", "").strip()
+    raw = raw_year.strip()
     year = int(raw) if raw.isdigit() else (today.year if not raw else 0)
     if not EARLIEST_YEAR <= year <= today.year + 1:
         raise NotFound(f"年度“{raw}”无效，请填写 {EARLIEST_YEAR} 至 {today.year + 1} 之间的年份")
     return ledger_rows(org, year, today=today)
 
 
-def _ledger_download(
-    request: HttpRequest, build: Callable[[Ledger], bytes], suffix: str, content_type: str
-) -> HttpResponse:
-    ledger = _ledger_of(request)
+LEDGER_FORMATS: dict[str, tuple[Callable[[Ledger], bytes], str]] = {
+    "xlsx": (ledger_xlsx, XLSX),
+    "pdf": (ledger_pdf, PDF),
+}
+
+
+def ledger_download(*, actor: Any, scope: Scope, org_code: str, year: str, suffix: str) -> HttpResponse:
+    """The year's 三会一课 ledger of an org as Excel or PDF (the page and the API); audited."""
+    build, content_type = LEDGER_FORMATS[suffix]
+    ledger = _ledger_of(scope, org_code, year)
     content = build(ledger)
     held = len({m.pk for s in ledger.sections for m in s.meetings})
     audit_record(
-        actor=request.user,
+        actor=actor,
         action="export",
         obj=ledger.org,
         org_path=ledger.org.path,
@@ -95,14 +99,30 @@ def _ledger_download(
 
 @login_required
 @handles_refusals
+def minutes_docx(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    return minutes_download(actor=request.user, scope=request.scope, meeting_id=meeting_id)  # type: ignore[attr-defined]
+
+
+def _ledger_view(request: HttpRequest, suffix: str) -> HttpResponse:
+    return ledger_download(
+        actor=request.user,
+        scope=request.scope,  # type: ignore[attr-defined]
+        org_code=request.GET.get("org", ""),
+        year=request.GET.get("year", ""),
+        suffix=suffix,
+    )
+
+
+@login_required
+@handles_refusals
 def ledger_xlsx_download(request: HttpRequest) -> HttpResponse:
-    return _ledger_download(request, ledger_xlsx, "xlsx", XLSX)
+    return _ledger_view(request, "xlsx")
 
 
 @login_required
 @handles_refusals
 def ledger_pdf_download(request: HttpRequest) -> HttpResponse:
-    return _ledger_download(request, ledger_pdf, "pdf", PDF)
+    return _ledger_view(request, "pdf")
 
 
 urlpatterns: list[URLPattern | URLResolver] = [
