@@ -70,6 +70,7 @@ def test_a_due_soon_finding_notifies_the_branch_secretary_once_and_no_outsider(w
     notes = Notification.objects.filter(rule_id=finding.rule_id, subject_id=world.sa_b1.pk)
     assert [n.user for n in notes] == [world.users.branch_secretary]
     assert notes[0].state == "due_soon" and notes[0].due == finding.due
+    assert notes[0].kind == "finding" and notes[0].link == ""  # its page is the org's board
     outsider_paths = Notification.objects.filter(user=world.users.outsider).values_list("org_path", flat=True)
     assert not [p for p in outsider_paths if p.startswith(world.sa.path)]
     assert not Notification.objects.filter(user=world.users.member, subject_type="org").exists()

@@ -206,23 +206,43 @@ def test_theme_day_votes_only_when_it_also_counts_as_the_assembly(world):
 # Dates ------------------------------------------------------------------------------------------------
 
 
+def _enter_year(year: int) -> None:
+    """What an administrator does in 工作日历 once the State Council has published the year's schedule."""
+    from zhibu.core.models import CalendarYear
+
+    CalendarYear.objects.create(year=year, note=f"国务院办公厅关于{year}年部分节假日安排的通知")
+
+
 def test_dates_before_2000_or_more_than_two_years_ahead_are_refused(world):
     refused(create, world=world, starts_at=dt.datetime(1999, 12, 31, 15, tzinfo=TZ), words="早于 2000 年")
     refused(create, world=world, starts_at=dt.datetime(2028, 12, 2, 9, tzinfo=TZ), words="超出两年以后")
     refused(create, world=world, ends_at=START - dt.timedelta(minutes=1), words="应晚于开始时间")
+    _enter_year(2028)
     assert create(world, starts_at=dt.datetime(2028, 12, 1, 9, tzinfo=TZ)).pk
 
 
-def test_a_single_meeting_in_a_year_the_calendar_does_not_know_is_accepted(world):
+def test_a_meeting_in_a_year_the_calendar_does_not_know_is_refused_until_the_year_is_entered(world):
     day = dt.datetime(2028, 3, 4, 9, 0, tzinfo=TZ)  # a Saturday: whether it is worked is unknown
     assert WorkdayCalendar.load([2028]).year_is_estimated(2028)
+    error = refused(create, world=world, starts_at=day, words="2028年的节假日安排尚未录入")
+    assert "2028-03-04" in error.message and "工作日历" in error.message and error.field == "starts_at"
+    # Moving a planned meeting into that year is refused the same way, and the meeting is left as it was.
+    planned = create(world)
+    refused(
+        services.meeting_update,
+        **as_user(world.users.branch_secretary),
+        meeting=planned,
+        changes={"starts_at": day},
+        now=EARLIER,
+        words="2028年的节假日安排尚未录入",
+    )
+    _enter_year(2028)
     meeting = create(world, starts_at=day)
-    meeting.refresh_from_db()
-    assert meeting.starts_at == day
-    # Nothing about working days is claimed, neither in the meeting nor in its audit entry.
-    entry = AuditEntry.objects.get(object_type="life.meeting", object_id=str(meeting.pk))
-    assert "工作日" not in entry.note and "休息" not in entry.note
-    # What the page shows about the day says that it is an estimate.
+    assert selectors.meeting_day(meeting) == "2028年3月4日 周六（休息日）"
+    # Should the entry be withdrawn again, the page says that the day is only an estimate.
+    from zhibu.core.models import CalendarYear
+
+    CalendarYear.objects.filter(year=2028).delete()
     assert (
         selectors.meeting_day(meeting)
         == "2028年3月4日 周六（2028 年放假安排尚未公布，按周一至周五估算为休息日）"

@@ -136,21 +136,34 @@ class Finding(models.Model):
         return f"{self.rule_id} {self.subject_label}：{self.state}"
 
 
+class NotificationKind(models.TextChoices):
+    FINDING = "finding", "检查提醒"
+    MEETING_NOTICE = "meeting_notice", "会议通知"
+
+
 class Notification(models.Model):
-    """An in-app reminder of one due-soon or overdue finding for one responsible user on one day."""
+    """One user's note for one day: a reminder of a due-soon or overdue finding, or a meeting's notice
+    (published, changed, cancelled: zhibu.life.notices), which carries a link and no state."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name="用户"
     )
+    kind = models.CharField(
+        "类型", max_length=16, choices=NotificationKind.choices, default=NotificationKind.FINDING
+    )
     day = models.DateField("提醒日期")
+    # For a meeting notice: "meeting_notice.<event>", so that the unique constraint below keeps one note
+    # per user, meeting, event and day.
     rule_id = models.CharField("规则", max_length=100)
     rule_title = models.CharField("规则名称", max_length=200)
     subject_type = models.CharField("对象类型", max_length=16)
     subject_id = models.PositiveBigIntegerField("对象 id")
     subject_label = models.CharField("对象", max_length=200)
-    state = models.CharField("状态", max_length=16, choices=list(STATES.items()))
+    state = models.CharField("状态", max_length=16, choices=list(STATES.items()), blank=True)  # "": notice
     due = models.DateField("到期日", null=True, blank=True)
     message = models.TextField("说明")
+    # A site path for a notice ("/life/me/#meeting-12"); blank for a finding, whose page is its org's board.
+    link = models.CharField("链接", max_length=300, blank=True)
     org = models.ForeignKey(
         "orgs.Organization", on_delete=models.PROTECT, related_name="+", verbose_name="党组织"
     )

@@ -1,4 +1,5 @@
-"""The notifications page: a user's own reminders; managers also see failed e-mails in their scope."""
+"""The notifications page: a user's own reminders and meeting notices; managers also see failed e-mails in
+their scope."""
 
 from __future__ import annotations
 

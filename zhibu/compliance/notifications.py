@@ -4,6 +4,9 @@ Who is responsible: for an org finding, the org's current secretary, deputy secr
 officer (MANAGING_ROLES); for a person finding, the person themself (if they have an account) and the
 secretary of their branch. A user gets at most one notification per rule and subject a day (a unique
 constraint; creation tolerates a concurrent worker having inserted the same row).
+
+Meeting notices (kind "meeting_notice", with a link and no state) are written by zhibu.life.notices and
+share the page, the unread count, marking read and the e-mail sending below.
 """
 
 from __future__ import annotations
@@ -201,7 +204,7 @@ def email_send(delivery_id: int) -> str:
 
 
 def notifications_of(user: Any, *, limit: int = 200) -> list[Notification]:
-    """The user's own notifications, newest first."""
+    """The user's own notifications (reminders and meeting notices), newest first."""
     return list(Notification.objects.filter(user=user).select_related("org", "email")[:limit])
 
 

@@ -6,8 +6,8 @@ ServiceError/NotPermitted/NotFound and write nothing then (one transaction each)
 nothing is deleted (a meeting is cancelled, an attachment withdrawn). The quorum of a meeting comes from
 the effective policy of its org (general_assembly.quorum, committee_meeting.quorum).
 
-Not done here yet: notifying the invitees when a notice is published or a meeting cancelled (the
-notification fan-out comes with the pages).
+Once a notice is published, its invitees are notified of it, of changes that matter to them and of a
+cancellation (zhibu.life.notices, inside the same transaction).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from django.utils import timezone
 from zhibu.compliance.packs import effective_policy
 from zhibu.compliance.values import Fraction, add_months
 from zhibu.core.audit import audit_record, diff
+from zhibu.core.calendar import WorkdayCalendar
 from zhibu.core.errors import NotFound, NotPermitted, ServiceError
 from zhibu.core.scoping import Scope
 from zhibu.core.uploads import JPEG, PDF, PNG, check_upload
@@ -41,6 +42,7 @@ from zhibu.life.models import (
     MeetingKind,
     MeetingState,
 )
+from zhibu.life.notices import notices_send
 from zhibu.orgs.models import Organization
 from zhibu.people.models import Person
 
@@ -70,6 +72,21 @@ NOTICE_FIELDS = (
     "also_counts_as",
 )
 _INVITEE_FIELDS = ("org", "kind", "include_activists", "also_counts_as")
+# What the invitees are told changed in a published notice (other fields, such as the recorder, are not news).
+NOTICE_CHANGE_LABELS = {
+    "title": "会议名称",
+    "starts_at": "开始时间",
+    "ends_at": "结束时间",
+    "place": "地点",
+    "topics": "议题",
+    "lecturer": "主讲人",
+    "lecturer_name": "主讲人",
+    "lecture_title": "党课题目",
+    "org": "参会组织",
+    "kind": "会议类型",
+    "include_activists": "参会人员",
+    "also_counts_as": "参会人员",
+}
 # Which pack parameter holds each kind's quorum (the kinds that have one).
 QUORUM_RULES = {
     MeetingKind.GENERAL_ASSEMBLY: "general_assembly",
@@ -221,6 +238,12 @@ def _check_notice(scope: Scope, data: Mapping[str, Any], now: dt.datetime) -> _N
         raise ServiceError(
             f"会议日期 {day:%Y-%m-%d} 超出两年以后（最晚 {latest:%Y-%m-%d}），请检查", field="starts_at"
         )
+    if WorkdayCalendar.load([day.year]).year_is_estimated(day.year):
+        raise ServiceError(
+            f"{day.year}年的节假日安排尚未录入，无法确定 {day:%Y-%m-%d} 是否为工作日；"
+            f"请管理员在“工作日历”中录入{day.year}年的放假安排后再安排会议",
+            field="starts_at",
+        )
 
     lecturer = _check_person(scope, data.get("lecturer"), "主讲人", "lecturer")
     lecturer_name = _text(data.get("lecturer_name"), "主讲人姓名", "lecturer_name", limit=100)
@@ -294,8 +317,9 @@ def meeting_create(
 ) -> Meeting:
     """Arrange a meeting of an org and invite the people its kind calls for (planned, notice unpublished).
 
-    A date in a year whose holiday schedule is not yet known is accepted: nothing here depends on working
-    days. The yearly plan, which places meetings on working days, refuses such years."""
+    A date in a year whose holiday schedule is not yet known (neither chinesecalendar nor an administrator's
+    entry in the working calendar has it) is refused, as the yearly plan refuses such a year: whether the
+    day is a working day decides the theme day's date and how the meeting is counted."""
     now = now or timezone.now()
     org = Organization.objects.get(pk=org.pk)
     _check_manage(scope, org)
@@ -412,14 +436,16 @@ def meeting_update(
     audit_record(
         actor=actor, action="update", obj=meeting, org_path=meeting.org.path, changes=changed, note=note
     )
+    news = list(dict.fromkeys(NOTICE_CHANGE_LABELS[k] for k in changed if k in NOTICE_CHANGE_LABELS))
+    if meeting.notice_published_at and news:
+        notices_send(meeting=meeting, event="changed", changed=news, actor=actor, now=now)
     return meeting
 
 
 @transaction.atomic
 def notice_publish(*, actor: Any, scope: Scope, meeting: Meeting, now: dt.datetime | None = None) -> Meeting:
-    """Publish (or publish again after a change) the notice of a planned meeting that has not started.
-
-    The invitees are not notified yet: that fan-out comes with the notification pages."""
+    """Publish (or publish again after a change) the notice of a planned meeting that has not started; the
+    invitees with an account are notified (zhibu.life.notices)."""
     now = now or timezone.now()
     meeting = _lock(meeting)
     _check_manage(scope, meeting.org, meeting)
@@ -440,6 +466,7 @@ def notice_publish(*, actor: Any, scope: Scope, meeting: Meeting, now: dt.dateti
         changes=_plain_changes({"notice_published_at": before}, {"notice_published_at": now}),
         note="重新发布会议通知" if before else "发布会议通知",
     )
+    notices_send(meeting=meeting, event="published", actor=actor, now=now)
     return meeting
 
 
@@ -461,6 +488,8 @@ def meeting_cancel(*, actor: Any, scope: Scope, meeting: Meeting, reason: str) -
         changes={"state": [MeetingState.PLANNED.value, MeetingState.CANCELLED.value]},
         note=f"取消会议：{reason[:200]}",
     )
+    if meeting.notice_published_at:
+        notices_send(meeting=meeting, event="cancelled", actor=actor)
     return meeting
 
 
