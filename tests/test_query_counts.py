@@ -184,3 +184,71 @@ def test_meeting_pages_do_not_run_more_queries_for_more_meetings_or_invitees(wor
     big = _life_counts(client, bigger.pk, year)
     grew = {url: (small[url], big[url]) for url in small if big[url] != small[url]}
     assert not grew, f"meeting pages whose queries grew with the data (small, big): {grew}"
+
+
+def test_meeting_member_and_api_pages_read_one_open_vote_or_five_in_the_same_queries(
+    world, scope_of, client_as
+):
+    """Results and ballot states are read for all the votes of a page at once (vote_results,
+    my_ballot_states), so a meeting with five open votes costs what one with a single vote does."""
+    from django.utils import timezone
+
+    from zhibu.life import services, voting
+    from zhibu.life.models import AttendanceState, MeetingKind
+
+    user = world.users.branch_secretary
+    scope = scope_of(user)
+    now = timezone.now()
+    meeting = services.meeting_create(
+        actor=user,
+        scope=scope,
+        org=world.sa_b1,
+        kind=MeetingKind.GENERAL_ASSEMBLY,
+        title="支部党员大会",
+        starts_at=now - dt.timedelta(minutes=30),
+        ends_at=now + dt.timedelta(hours=2),
+        now=now - dt.timedelta(days=3),
+    )
+    services.notice_publish(actor=user, scope=scope, meeting=meeting, now=now - dt.timedelta(days=2))
+    states = {pk: AttendanceState.PRESENT for pk in meeting.attendances.values_list("person_id", flat=True)}
+    services.attendance_mark(actor=user, scope=scope, meeting=meeting, states=states)
+
+    def add_vote(i: int) -> None:
+        vote = voting.vote_open(
+            actor=user, scope=scope, meeting=meeting, title=f"表决事项{i}", secret=i % 2 == 0
+        )
+        voting.ballot_cast(actor=world.users.school_secretary, vote=vote, choice="in_favour")
+        if i % 3 == 0:
+            voting.ballot_cast(actor=world.users.member, vote=vote, choice="against")
+
+    urls = {
+        world.users.branch_secretary: [
+            f"/life/meetings/{meeting.pk}/",
+            f"/api/v1/life/meetings/{meeting.pk}/",
+        ],
+        world.users.member: [
+            "/life/me/",
+            f"/life/meetings/{meeting.pk}/",
+            f"/api/v1/life/meetings/{meeting.pk}/",
+        ],
+    }
+    clients = {u: client_as(u) for u in urls}
+
+    def counts() -> dict[str, int]:
+        out = {}
+        for u, client in clients.items():
+            for url in urls[u]:
+                with CaptureQueriesContext(connection) as ctx:
+                    response = client.get(url)
+                assert response.status_code == 200, url
+                out[f"{u.username} {url}"] = len(ctx)
+        return out
+
+    add_vote(0)
+    counts()  # warm sessions and caches
+    one = counts()
+    for i in range(1, 5):
+        add_vote(i)
+    five = counts()
+    grew = {url: (one[url], five[url]) for url in one if five[url] != one[url]}
+    assert not grew, f"pages whose queries grew with the open votes (one vote, five): {grew}"

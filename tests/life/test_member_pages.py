@@ -158,24 +158,149 @@ def test_a_meeting_begun_before_midnight_and_still_under_way_stays_current(world
     text = client_as(world.users.member).get(MINE).content.decode()
     assert f'id="meeting-{late.pk}"' in text and "签到进行中" in text
     assert f'id="meeting-{over.pk}"' not in text
-    if midnight.timetuple().tm_yday != 1:  # yesterday was this year: listed among the past ones
-        assert text.count("昨晚的会") == 1 and text.count("跨夜的会") == 1
+    # Over but not yet confirmed as held: neither current nor among the past (held) meetings.
+    assert text.count("跨夜的会") == 1 and "昨晚的会" not in text
 
 
-def test_past_meetings_of_the_year_show_my_attendance(world, client_as):
+def test_a_meeting_over_earlier_today_says_its_check_in_has_closed(world, client_as):
     now = timezone.localtime()
-    if now.timetuple().tm_yday == 1:
-        pytest.skip("1 月 1 日：今年还没有已过的日子")
-    start = timezone.make_aware(dt.datetime(now.year, 1, 1, 9, 0))
-    past = arrange(world, start, title="一月支部党员大会")
-    user = world.users.branch_secretary
-    member = world.people.member
-    services.attendance_mark(
-        actor=user, scope=scope_for(user), meeting=past, states={member.pk: AttendanceState.ABSENT}
-    )
+    start = max(now - dt.timedelta(hours=2), now.replace(hour=0, minute=0, second=0, microsecond=0))
+    if now - start < dt.timedelta(minutes=2):
+        pytest.skip("刚过午夜：今天还没有已结束的会")
+    meeting = arrange(world, start, ends_at=now - dt.timedelta(minutes=1), title="上午已结束的会")
     text = client_as(world.users.member).get(MINE).content.decode()
-    assert f"{now.year} 年已过的会议" in text
-    assert "一月支部党员大会" in text and "缺席 1 次" in text and "出席 0 次" in text
+    card = text.split(f'id="meeting-{meeting.pk}"', 1)[1].split("</article>", 1)[0]
+    closes = timezone.localtime(meeting.ends_at)
+    assert f"签到已于 {closes.month}月{closes.day}日 {closes:%H:%M} 结束" in card and "届时" not in card
+
+
+# Past meetings ----------------------------------------------------------------------------------------
+
+
+def held(
+    world: Any,
+    days_ago: int,
+    *,
+    title: str,
+    states: dict[int, str] | None = None,
+    votes: tuple[tuple[str, bool, dict[str, str]], ...] = (),
+) -> Meeting:
+    """A general assembly of branch 1 held `days_ago` days ago: attendance recorded (everyone present
+    unless `states` says otherwise), each of `votes` (title, secret, {user attribute: choice}) opened, cast
+    and closed, minutes recorded and the meeting confirmed held — all at the meeting's own time."""
+    secretary = world.users.branch_secretary
+    kw = {"actor": secretary, "scope": scope_for(secretary)}
+    start = timezone.now() - dt.timedelta(days=days_ago)
+    meeting = arrange(world, start, title=title, ends_at=start + dt.timedelta(hours=2))
+    roll = dict.fromkeys(meeting.attendances.values_list("person_id", flat=True), AttendanceState.PRESENT)
+    roll.update(states or {})
+    services.attendance_mark(**kw, meeting=meeting, states=roll, now=start + dt.timedelta(minutes=5))
+    for vote_title, secret, choices in votes:
+        vote = voting.vote_open(
+            **kw, meeting=meeting, title=vote_title, secret=secret, now=start + dt.timedelta(minutes=30)
+        )
+        for user_attr, choice in choices.items():
+            voting.ballot_cast(actor=getattr(world.users, user_attr), vote=vote, choice=choice)
+        voting.vote_close(**kw, vote=vote, now=start + dt.timedelta(minutes=40))
+    services.minutes_record(
+        **kw,
+        meeting=meeting,
+        topics=["学习"],
+        chair=world.people.branch_secretary,
+        recorder=world.people.school_secretary,
+        now=start + dt.timedelta(hours=1),
+    )
+    services.meeting_hold(**kw, meeting=meeting, now=start + dt.timedelta(hours=3))
+    return meeting
+
+
+def past_section(client: Any) -> str:
+    response = client.get(MINE)
+    assert response.status_code == 200
+    text: str = response.content.decode()
+    return text.split('id="past"', 1)[1].split("</section>", 1)[0]
+
+
+def test_past_meetings_are_the_held_ones_of_the_last_twelve_months_with_my_attendance(world, client_as):
+    member = world.people.member
+    recent = held(world, 20, title="上月支部党员大会")
+    excused = held(world, 50, title="请了假的党员大会", states={member.pk: AttendanceState.EXCUSED})
+    absent = held(world, 80, title="缺了席的党员大会", states={member.pk: AttendanceState.ABSENT})
+    held(world, 400, title="一年多以前的党员大会")
+    arrange(world, timezone.now() - dt.timedelta(days=10), title="尚未确认召开的会")
+    section = past_section(client_as(world.users.member))
+    assert "过去的会议" in section
+    for meeting, label in ((recent, "出席"), (excused, "请假（已批准）"), (absent, "缺席")):
+        item = section.split(f'id="past-{meeting.pk}"', 1)[1].split("</li>", 1)[0]
+        local = timezone.localtime(meeting.starts_at)
+        assert f"{local.year}年{local.month}月{local.day}日" in item and "党员大会" in item
+        assert meeting.title in item and f">{label}</span>" in item
+    assert section.index(recent.title) < section.index(excused.title) < section.index(absent.title)
+    assert "一年多以前的党员大会" not in section and "尚未确认召开的会" not in section
+    assert "已召开 3 次：出席 1 次，请假 1 次，缺席 1 次" in section
+
+
+def test_past_votes_show_my_own_choice_in_an_open_vote_and_only_that_i_voted_in_a_secret_one(
+    world, client_as
+):
+    held(
+        world,
+        7,
+        title="上周支部党员大会",
+        votes=(
+            ("无记名表决的事项", True, {"member": "abstain", "school_secretary": "abstain"}),
+            ("举手表决的事项", False, {"member": "against", "school_secretary": "in_favour"}),
+            ("我没有参加的表决", False, {"school_secretary": "in_favour", "branch_secretary": "in_favour"}),
+        ),
+    )
+    section = past_section(client_as(world.users.member))
+    secret_row = section.split("无记名表决的事项", 1)[1].split("</li>", 1)[0]
+    open_row = section.split("举手表决的事项", 1)[1].split("</li>", 1)[0]
+    missed_row = section.split("我没有参加的表决", 1)[1].split("</li>", 1)[0]
+    assert "已投票" in secret_row and "弃权" not in secret_row
+    assert "我的表决：反对" in open_row
+    assert "未投票" in missed_row
+    # Only my own: nobody else's name or choice, and no secret choice anywhere in the section.
+    for word in ("王建国", "李红梅", "赞成", "弃权"):
+        assert word not in section, word
+
+
+def test_past_meetings_read_no_secret_ballot_and_a_fixed_number_of_queries(world, django_assert_num_queries):
+    from zhibu.life.selectors import my_past_meetings
+
+    for days in (10, 20, 30):
+        held(world, days, title=f"{days}天前的大会", votes=(("事项", True, {"member": "in_favour"}),))
+    with CaptureQueriesContext(connection) as ctx:
+        past = my_past_meetings(world.people.member, timezone.now(), limit=2)
+    assert [p.meeting.title for p in past] == ["10天前的大会", "20天前的大会"]
+    assert [v.mine for p in past for v in p.votes] == ["已投票", "已投票"]
+    assert len(ctx.captured_queries) == 4  # my attendances, their votes, my casts, my receipts
+    assert not any('"life_ballot"' in q["sql"] for q in ctx.captured_queries)
+    with django_assert_num_queries(1):
+        assert my_past_meetings(world.people.activist, timezone.now()) == []
+
+
+def test_past_meetings_take_the_same_queries_for_one_meeting_or_many(world, client_as):
+    client = client_as(world.users.member)
+    votes = (("无记名", True, {"member": "in_favour"}), ("记名", False, {"member": "against"}))
+    held(world, 10, title="第一次", votes=votes)
+    client.get(MINE)  # warm the session and the calendar's caches
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(MINE).status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count()
+    for days in (20, 40, 60, 90):
+        held(world, days, title=f"{days}天前", votes=votes)
+    assert count() == few
+    assert past_section(client).count('id="past-') == 5
+
+
+def test_no_past_meetings_is_a_friendly_empty_state(world, client_as):
+    section = past_section(client_as(world.users.member))
+    assert "近 12 个月没有您参加的已召开会议" in section
 
 
 def test_a_user_without_a_person_record_is_told_so(world, client_as):
@@ -328,6 +453,28 @@ def test_checking_in_after_the_window_closed_is_refused(world, client_as):
     )
     (message,) = messages_of(response)
     assert "签到已于" in message and "结束" in message
+    assert written() == before
+
+
+def test_the_check_in_page_offers_the_button_only_inside_the_window(world, client_as):
+    client = client_as(world.users.member)
+    now = timezone.now()
+    early = soon(world, days=1, title="明天的会")
+    late = arrange(
+        world, now - dt.timedelta(hours=3), ends_at=now - dt.timedelta(hours=1), title="刚结束的会"
+    )
+    before = written()
+    text = client.get(reverse("life:check_in", args=[early.check_in_token])).content.decode()
+    opens = timezone.localtime(early.starts_at - dt.timedelta(minutes=settings.ZHIBU_CHECK_IN_OPENS_MINUTES))
+    assert "签到尚未开始" in text and f"（{opens:%H:%M}）起可以签到" in text
+    assert 'class="mine-big"' not in text
+    text = client.get(reverse("life:check_in", args=[late.check_in_token])).content.decode()
+    closes = timezone.localtime(late.ends_at)
+    assert (
+        f"签到已于 {closes.month}月{closes.day}日 {closes:%H:%M} 结束" in text
+        and "请联系书记登记出席" in text
+    )
+    assert 'class="mine-big"' not in text
     assert written() == before
 
 

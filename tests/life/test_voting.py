@@ -30,10 +30,12 @@ from zhibu.life.voting import (
     ballot_cast,
     development_step_from_vote,
     my_ballot_state,
+    my_ballot_states,
     vote_close,
     vote_open,
     vote_record_counts,
     vote_result,
+    vote_results,
 )
 from zhibu.people.models import Person
 
@@ -204,10 +206,10 @@ def test_an_open_votes_result_lists_who_voted_what_in_constant_queries(
     meeting = hold(world, branch.voters, present=branch.voters[:3])
     vote = open_vote(world, scope_of, meeting, secret=False)
     ballot_cast(actor=world.users.member, vote=vote, choice=VoteChoice.AGAINST)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):  # receipts (none), casts with names: counts are made from them
         vote_result(vote)
     cast_all(branch, vote, [VoteChoice.IN_FAVOUR, VoteChoice.IN_FAVOUR])
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         result = vote_result(vote)
     assert (result.in_favour, result.against, result.abstain, result.voted_count) == (2, 1, 0, 3)
     assert (world.people.member.name, "反对") in result.choices and len(result.choices) == 3
@@ -291,6 +293,62 @@ def test_my_ballot_state_says_who_may_vote_and_who_has(world, branch, scope_of):
     ballot_cast(actor=world.users.member, vote=vote, choice=VoteChoice.IN_FAVOUR)
     state = my_ballot_state(vote, world.people.member)
     assert state.has_voted and not state.may_vote
+
+
+def test_many_votes_are_read_in_a_fixed_number_of_queries_and_as_one_by_one(
+    world, branch, scope_of, django_assert_num_queries
+):
+    meeting = hold(world, branch.voters, present=branch.voters[:3])
+    member = world.people.member
+
+    def votes_of_every_kind() -> list[Vote]:
+        secret_cast = open_vote(world, scope_of, meeting)
+        cast_all(branch, secret_cast, [VoteChoice.AGAINST, VoteChoice.IN_FAVOUR, VoteChoice.ABSTAIN])
+        shown = open_vote(world, scope_of, meeting, secret=False)
+        cast_all(branch, shown, [VoteChoice.IN_FAVOUR, VoteChoice.AGAINST])
+        on_paper = open_vote(world, scope_of, meeting, secret=False)
+        vote_record_counts(
+            **secretary(world, scope_of), vote=on_paper, in_favour=3, against=0, abstain=0, written_opinions=0
+        )
+        untouched = open_vote(world, scope_of, meeting)
+        closed = open_vote(world, scope_of, meeting)
+        cast_all(branch, closed, [VoteChoice.IN_FAVOUR] * 3)
+        closed = vote_close(**secretary(world, scope_of), vote=closed)
+        return list(
+            Vote.objects.filter(pk__in=[v.pk for v in (secret_cast, shown, on_paper, untouched, closed)])
+        )
+
+    votes = votes_of_every_kind()
+    with django_assert_num_queries(2):  # the receipts of the secret votes, the casts of the open ones
+        results = vote_results(votes)
+    with django_assert_num_queries(3):  # my receipts, my casts, my attendance where I may still vote
+        states = my_ballot_states(votes, member)
+    for vote in votes:
+        assert results[vote.pk] == vote_result(vote)
+        assert states[vote.pk] == my_ballot_state(vote, member)
+    secret_cast, shown, _on_paper, untouched, _closed = votes
+    assert results[secret_cast.pk].choices == [] and results[secret_cast.pk].in_favour is None
+    assert results[shown.pk].choices == [("李红梅", "反对"), ("王建国", "赞成")]
+    assert (results[shown.pk].in_favour, results[shown.pk].against) == (1, 1)
+    assert [states[v.pk].reason for v in votes] == [
+        "您已投票",
+        "",
+        "本表决在会场计票",
+        "",
+        "您已投票",
+    ]
+    assert (
+        states[untouched.pk].may_vote
+        and my_ballot_states(votes, branch.fourth)[untouched.pk].reason == "请先签到"
+    )
+
+    more = votes + votes_of_every_kind()
+    with django_assert_num_queries(2):
+        vote_results(more)
+    with django_assert_num_queries(3):
+        my_ballot_states(more, member)
+    with django_assert_num_queries(0):
+        assert vote_results([]) == {} and my_ballot_states([], member) == {}
 
 
 # Closing ----------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ member sees the meetings they are invited to.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -14,7 +15,16 @@ from django.utils import timezone
 from zhibu.core.calendar import DayKind, WorkdayCalendar
 from zhibu.core.errors import NotFound
 from zhibu.core.scoping import Scope
-from zhibu.life.models import Attendance, Meeting
+from zhibu.life.models import (
+    Attendance,
+    AttendanceState,
+    BallotReceipt,
+    Meeting,
+    MeetingState,
+    Vote,
+    VoteCast,
+    VoteChoice,
+)
 from zhibu.people.models import Person
 
 
@@ -44,6 +54,89 @@ def my_meetings(person: Person, from_date: dt.date) -> QuerySet[Attendance]:
         .select_related("meeting__org")
         .order_by("meeting__starts_at", "meeting_id")
     )
+
+
+# How a held meeting's attendance reads to the member; "excused" is leave the secretary approved.
+PAST_ATTENDANCE = {
+    AttendanceState.PRESENT: "出席",
+    AttendanceState.EXCUSED: "请假（已批准）",
+    AttendanceState.ABSENT: "缺席",
+    AttendanceState.EXPECTED: "未登记",
+}
+PAST_LIMIT = 30  # a phone page, not an archive: the ledger has the full record
+
+
+@dataclass(frozen=True)
+class MyPastVote:
+    """A vote of a past meeting as its voter sees it: their own choice in an open (记名) vote, only
+    "已投票" in a secret one (nothing stored could say more)."""
+
+    title: str
+    secret: bool
+    passed: bool | None
+    voted: bool
+    mine: str  # 赞成/反对/弃权 (open votes), 已投票 (secret), 未投票
+
+
+@dataclass(frozen=True)
+class MyPastMeeting:
+    """One held meeting the person was invited to, with their attendance and their votes."""
+
+    attendance: Attendance
+    attendance_label: str
+    votes: list[MyPastVote] = field(default_factory=list)
+
+    @property
+    def meeting(self) -> Meeting:
+        return self.attendance.meeting
+
+
+def _a_year_before(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def my_past_meetings(person: Person, until: dt.datetime, limit: int = PAST_LIMIT) -> list[MyPastMeeting]:
+    """The held meetings a person was invited to in the twelve months before `until` (at most `limit`),
+    latest first, each with their attendance and, per vote, their own choice in an open vote or only
+    whether they voted in a secret one. Four queries at most, whatever the number of meetings."""
+    since = timezone.make_aware(dt.datetime.combine(_a_year_before(timezone.localdate(until)), dt.time.min))
+    rows = list(
+        Attendance.objects.filter(
+            person=person,
+            meeting__state=MeetingState.HELD,
+            meeting__starts_at__gte=since,
+            meeting__starts_at__lt=until,
+        )
+        .select_related("meeting__org")
+        .order_by("-meeting__starts_at", "-meeting_id")[:limit]
+    )
+    if not rows:
+        return []
+    votes = list(Vote.objects.filter(meeting_id__in=[r.meeting_id for r in rows]).order_by("opened_at", "pk"))
+    ids = [v.pk for v in votes]
+    choices: dict[int, str] = {}
+    receipts: set[int] = set()
+    if ids:
+        casts = VoteCast.objects.filter(vote_id__in=ids, person=person).values_list("vote_id", "choice")
+        choices = {vote_id: str(VoteChoice(choice).label) for vote_id, choice in casts}
+        # The receipt says that the person voted; the secret ballot itself names no one and is not read.
+        receipts = set(
+            BallotReceipt.objects.filter(vote_id__in=ids, person=person).values_list("vote_id", flat=True)
+        )
+    by_meeting: dict[int, list[MyPastVote]] = {r.meeting_id: [] for r in rows}
+    for vote in votes:
+        voted = vote.pk in (receipts if vote.secret else choices)
+        mine = ("已投票" if vote.secret else choices[vote.pk]) if voted else "未投票"
+        by_meeting[vote.meeting_id].append(MyPastVote(vote.title, vote.secret, vote.passed, voted, mine))
+    return [
+        MyPastMeeting(
+            r, PAST_ATTENDANCE.get(AttendanceState(r.state), r.get_state_display()), by_meeting[r.meeting_id]
+        )
+        for r in rows
+    ]
 
 
 def meeting_day(meeting: Meeting, calendar: WorkdayCalendar | None = None) -> str:

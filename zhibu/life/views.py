@@ -560,7 +560,8 @@ def _render_meeting(
     ctx["leave_requests"] = [a for a in attendances if a.leave_state == LeaveState.REQUESTED]
     ctx["quorum"] = services.quorum_status(meeting)
     votes = list(meeting.votes.select_related("development_case__person", "branch_vote"))
-    ctx["votes"] = [VoteView(v, voting.vote_result(v), _step_recorded(v)) for v in votes]
+    results = voting.vote_results(votes)
+    ctx["votes"] = [VoteView(v, results[v.pk], _step_recorded(v)) for v in votes]
     ctx["attachments"] = list(meeting.attachments.order_by("uploaded_at", "pk"))
     if manages:
         opens, closes = services.check_in_window(meeting)

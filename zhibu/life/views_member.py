@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -67,6 +68,7 @@ class Invitation:
     opens: dt.datetime
     closes: dt.datetime
     window_open: bool
+    window_closed: bool  # today's meeting whose check-in is over: the page says so, not "届时"
     may_ask_leave: bool
     ballots: list[Ballot] = field(default_factory=list)
 
@@ -93,20 +95,9 @@ def _may_ask_leave(row: Attendance, now: dt.datetime) -> bool:
     )
 
 
-def _past_this_year(person: Person, today: dt.date) -> list[Attendance]:
-    """My invitations of this year before today, latest first (one query)."""
-    start = timezone.make_aware(dt.datetime.combine(dt.date(today.year, 1, 1), dt.time.min))
-    end = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
-    return list(
-        Attendance.objects.filter(person=person, meeting__starts_at__gte=start, meeting__starts_at__lt=end)
-        .select_related("meeting__org")
-        .order_by("-meeting__starts_at", "-meeting_id")
-    )
-
-
 @login_required
 def mine(request: HttpRequest) -> HttpResponse:
-    """My meetings from today on, what I may do in each now, and this year's past meetings."""
+    """My meetings from today on, what I may do in each now, and the held ones of the last twelve months."""
     person = _person(request)
     if person is None:
         return render(request, "life/member/mine.html", {"person": None})
@@ -134,19 +125,20 @@ def mine(request: HttpRequest) -> HttpResponse:
                 opens=opens,
                 closes=closes,
                 window_open=meeting.state != MeetingState.CANCELLED and opens <= now < closes,
+                window_closed=now >= closes,
                 may_ask_leave=_may_ask_leave(row, now),
             )
         )
     by_meeting = {i.meeting.pk: i for i in upcoming}
-    open_votes = Vote.objects.filter(meeting_id__in=list(by_meeting), state=VoteState.OPEN).order_by(
-        "opened_at", "id"
+    open_votes = list(
+        Vote.objects.filter(meeting_id__in=list(by_meeting), state=VoteState.OPEN).order_by("opened_at", "id")
     )
+    states = voting.my_ballot_states(open_votes, person)
     for vote in open_votes:
-        by_meeting[vote.meeting_id].ballots.append(Ballot(vote, voting.my_ballot_state(vote, person)))
-    shown = {i.attendance.pk for i in upcoming} | {r.pk for r in planned}
-    past = [r for r in _past_this_year(person, today) if r.pk not in shown]
-    held_or_due = [r for r in past if r.meeting.state != MeetingState.CANCELLED]
-    tally = {s: sum(1 for r in held_or_due if r.state == s) for s in AttendanceState.values}
+        by_meeting[vote.meeting_id].ballots.append(Ballot(vote, states[vote.pk]))
+    shown = {i.meeting.pk for i in upcoming}
+    past = [p for p in selectors.my_past_meetings(person, now) if p.meeting.pk not in shown]
+    tally = {s: sum(1 for p in past if p.attendance.state == s) for s in AttendanceState.values}
     return render(
         request,
         "life/member/mine.html",
@@ -156,7 +148,6 @@ def mine(request: HttpRequest) -> HttpResponse:
             "planned": planned,
             "past": past,
             "tally": tally,
-            "year": today.year,
             "choices": VoteChoice.choices,
             "anonymity_note": ANONYMITY_NOTE,
             "feed_url": request.build_absolute_uri(
@@ -194,6 +185,7 @@ def check_in(request: HttpRequest, token: str) -> HttpResponse:
             (messages.info if result.already else messages.success)(request, result.message)
         return redirect("life:check_in", token=token)
     row = Attendance.objects.select_related("person").filter(meeting=meeting, person=person).first()
+    now = timezone.now()
     return render(
         request,
         "life/member/check_in.html",
@@ -202,6 +194,9 @@ def check_in(request: HttpRequest, token: str) -> HttpResponse:
             "row": row,
             "opens": opens,
             "closes": closes,
+            # The button is offered only while it can succeed; before and after, the page says when.
+            "window": "before" if now < opens else "after" if now >= closes else "open",
+            "opens_minutes": settings.ZHIBU_CHECK_IN_OPENS_MINUTES,
             "cancelled": meeting.state == MeetingState.CANCELLED,
             "checked_in": row is not None and row.state == AttendanceState.PRESENT,
         },

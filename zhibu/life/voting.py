@@ -19,7 +19,7 @@ development pipeline's `BranchVote` and `VoteInput` do.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -597,18 +597,44 @@ class VoteResult:
 
 def vote_result(vote: Vote) -> VoteResult:
     """The counts and the explanation of a vote; for an open (记名) vote also who voted what."""
-    voters = _voter_ids(vote)
-    choices: list[tuple[str, str]] = []
-    if not vote.secret:
-        casts = VoteCast.objects.filter(vote=vote).select_related("person").order_by("person__name_pinyin")
-        choices = [(c.person.name, c.get_choice_display()) for c in casts]
+    return vote_results([vote])[vote.pk]
+
+
+def vote_results(votes: Iterable[Vote]) -> dict[int, VoteResult]:
+    """The results of many votes by vote id, in two queries whatever their number and kind: the receipts
+    of the secret ones (who has voted, never what) and the casts of the open ones (who voted what)."""
+    votes = list(votes)
+    if not votes:
+        return {}
+    ids = [v.pk for v in votes]
+    voters: dict[int, set[int]] = {pk: set() for pk in ids}
+    receipts = BallotReceipt.objects.filter(vote_id__in=ids).values_list("vote_id", "person_id")
+    for vote_id, person_id in receipts:
+        voters[vote_id].add(person_id)
+    casts: dict[int, list[tuple[str, str]]] = {pk: [] for pk in ids}
+    running: dict[int, dict[str, int]] = {pk: dict.fromkeys(VoteChoice.values, 0) for pk in ids}
+    rows = (
+        VoteCast.objects.filter(vote_id__in=ids)  # a secret vote has none: its choices are in Ballot
+        .order_by("person__name_pinyin", "person_id")
+        .values_list("vote_id", "person_id", "person__name", "choice")
+    )
+    for vote_id, person_id, name, choice in rows:
+        voters[vote_id].add(person_id)
+        casts[vote_id].append((name, str(VoteChoice(choice).label)))
+        running[vote_id][choice] += 1
+    return {v.pk: _result(v, voters[v.pk], casts[v.pk], running[v.pk]) for v in votes}
+
+
+def _result(
+    vote: Vote, voters: set[int], choices: list[tuple[str, str]], running: dict[str, int]
+) -> VoteResult:
     counts: tuple[int | None, ...]
     if vote.state == VoteState.CLOSED or _paper_counted(vote):
         counts = (vote.in_favour, vote.against, vote.abstain, vote.written_opinions)
     elif vote.secret:
+        # Running counts of a secret vote would reveal each choice as it is cast.
         counts = (None, None, None, None)
     else:
-        running = _choice_counts(vote)
         counts = (*(running[c] for c in VoteChoice.values), vote.written_opinions)
     in_favour, against, abstain, written = counts
     return VoteResult(
@@ -624,7 +650,7 @@ def vote_result(vote: Vote) -> VoteResult:
         written_opinions=written,
         passed=vote.passed,
         explanation=vote.explanation,
-        choices=choices,
+        choices=[] if vote.secret else choices,
         not_voted=[e["name"] for e in vote.entitled if int(e["id"]) not in voters],
     )
 
@@ -640,8 +666,29 @@ class BallotState:
 
 def my_ballot_state(vote: Vote, person: Person) -> BallotState:
     """A person's standing in a vote: may vote, has voted, or why not."""
-    rows = BallotReceipt.objects if vote.secret else VoteCast.objects
-    has_voted = rows.filter(vote=vote, person=person).exists()
+    return my_ballot_states([vote], person)[vote.pk]
+
+
+def my_ballot_states(votes: Iterable[Vote], person: Person) -> dict[int, BallotState]:
+    """A person's standing in many votes by vote id, in three queries whatever their number (their
+    receipts, their open casts, the meetings they are checked in at) — the rule ballot_cast applies."""
+    votes = list(votes)
+    if not votes:
+        return {}
+    ids = [v.pk for v in votes]
+    voted = set(
+        BallotReceipt.objects.filter(vote_id__in=ids, person=person).values_list("vote_id", flat=True)
+    )
+    voted |= set(VoteCast.objects.filter(vote_id__in=ids, person=person).values_list("vote_id", flat=True))
+    present = set(
+        Attendance.objects.filter(
+            meeting_id__in={v.meeting_id for v in votes}, person=person, state=AttendanceState.PRESENT
+        ).values_list("meeting_id", flat=True)
+    )
+    return {v.pk: _ballot_state(v, person, v.pk in voted, v.meeting_id in present) for v in votes}
+
+
+def _ballot_state(vote: Vote, person: Person, has_voted: bool, present: bool) -> BallotState:
     if has_voted:
         return BallotState(may_vote=False, has_voted=True, reason="您已投票")
     if vote.state != VoteState.OPEN:
@@ -650,9 +697,6 @@ def my_ballot_state(vote: Vote, person: Person) -> BallotState:
         return BallotState(may_vote=False, has_voted=False, reason="本表决在会场计票")
     if person.pk not in _entitled_ids(vote):
         return BallotState(may_vote=False, has_voted=False, reason="您不在应到会有表决权人员名单中")
-    present = Attendance.objects.filter(
-        meeting_id=vote.meeting_id, person=person, state=AttendanceState.PRESENT
-    ).exists()
     if not present:
         return BallotState(may_vote=False, has_voted=False, reason="请先签到")
     return BallotState(may_vote=True, has_voted=False)
