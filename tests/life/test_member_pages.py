@@ -158,8 +158,11 @@ def test_a_meeting_begun_before_midnight_and_still_under_way_stays_current(world
     text = client_as(world.users.member).get(MINE).content.decode()
     assert f'id="meeting-{late.pk}"' in text and "签到进行中" in text
     assert f'id="meeting-{over.pk}"' not in text
-    # Over but not yet confirmed as held: neither current nor among the past (held) meetings.
-    assert text.count("跨夜的会") == 1 and "昨晚的会" not in text
+    # Over but not yet confirmed as held: not current, but among the past meetings, awaiting confirmation.
+    assert text.count("跨夜的会") == 1
+    past = text.split('id="past"', 1)[1]
+    assert "跨夜的会" not in past and "昨晚的会" in past.split(f'id="past-{over.pk}"', 1)[1]
+    assert "待书记确认召开" in past
 
 
 def test_a_meeting_over_earlier_today_says_its_check_in_has_closed(world, client_as):
@@ -227,7 +230,7 @@ def test_past_meetings_are_the_held_ones_of_the_last_twelve_months_with_my_atten
     excused = held(world, 50, title="请了假的党员大会", states={member.pk: AttendanceState.EXCUSED})
     absent = held(world, 80, title="缺了席的党员大会", states={member.pk: AttendanceState.ABSENT})
     held(world, 400, title="一年多以前的党员大会")
-    arrange(world, timezone.now() - dt.timedelta(days=10), title="尚未确认召开的会")
+    unconfirmed = arrange(world, timezone.now() - dt.timedelta(days=10), title="尚未确认召开的会")
     section = past_section(client_as(world.users.member))
     assert "过去的会议" in section
     for meeting, label in ((recent, "出席"), (excused, "请假（已批准）"), (absent, "缺席")):
@@ -236,7 +239,10 @@ def test_past_meetings_are_the_held_ones_of_the_last_twelve_months_with_my_atten
         assert f"{local.year}年{local.month}月{local.day}日" in item and "党员大会" in item
         assert meeting.title in item and f">{label}</span>" in item
     assert section.index(recent.title) < section.index(excused.title) < section.index(absent.title)
-    assert "一年多以前的党员大会" not in section and "尚未确认召开的会" not in section
+    assert "一年多以前的党员大会" not in section
+    # A meeting whose day has passed but that the secretary has not confirmed is listed, and not counted.
+    item = section.split(f'id="past-{unconfirmed.pk}"', 1)[1].split("</li>", 1)[0]
+    assert "尚未确认召开的会" in item and "待书记确认召开" in item and "出席" not in item
     assert "已召开 3 次：出席 1 次，请假 1 次，缺席 1 次" in section
 
 
@@ -300,7 +306,7 @@ def test_past_meetings_take_the_same_queries_for_one_meeting_or_many(world, clie
 
 def test_no_past_meetings_is_a_friendly_empty_state(world, client_as):
     section = past_section(client_as(world.users.member))
-    assert "近 12 个月没有您参加的已召开会议" in section
+    assert "近 12 个月没有您受邀参加的会议" in section
 
 
 def test_a_user_without_a_person_record_is_told_so(world, client_as):

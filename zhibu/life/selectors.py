@@ -90,6 +90,11 @@ class MyPastMeeting:
     def meeting(self) -> Meeting:
         return self.attendance.meeting
 
+    @property
+    def held(self) -> bool:
+        """False for a meeting whose day has passed but that the secretary has not yet confirmed held."""
+        return self.attendance.meeting.state == MeetingState.HELD
+
 
 def _a_year_before(day: dt.date) -> dt.date:
     try:
@@ -99,14 +104,16 @@ def _a_year_before(day: dt.date) -> dt.date:
 
 
 def my_past_meetings(person: Person, until: dt.datetime, limit: int = PAST_LIMIT) -> list[MyPastMeeting]:
-    """The held meetings a person was invited to in the twelve months before `until` (at most `limit`),
-    latest first, each with their attendance and, per vote, their own choice in an open vote or only
-    whether they voted in a secret one. Four queries at most, whatever the number of meetings."""
+    """The meetings a person was invited to in the twelve months before `until` (at most `limit`), latest
+    first: the held ones, and those whose time has passed but that are not yet confirmed held (`held` is
+    False; cancelled ones are left out). Each comes with the person's attendance and, per vote, their own
+    choice in an open vote or only whether they voted in a secret one. Four queries at most, whatever the
+    number of meetings."""
     since = timezone.make_aware(dt.datetime.combine(_a_year_before(timezone.localdate(until)), dt.time.min))
     rows = list(
         Attendance.objects.filter(
             person=person,
-            meeting__state=MeetingState.HELD,
+            meeting__state__in=(MeetingState.HELD, MeetingState.PLANNED),
             meeting__starts_at__gte=since,
             meeting__starts_at__lt=until,
         )

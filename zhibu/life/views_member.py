@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from zhibu.core.calendar import WorkdayCalendar
 from zhibu.core.errors import NotFound, ServiceError
 from zhibu.core.views import handles_refusals
-from zhibu.life import ical, selectors, services, voting
+from zhibu.life import selectors, services, voting
 from zhibu.life.models import (
     Attendance,
     AttendanceState,
@@ -138,7 +138,8 @@ def mine(request: HttpRequest) -> HttpResponse:
         by_meeting[vote.meeting_id].ballots.append(Ballot(vote, states[vote.pk]))
     shown = {i.meeting.pk for i in upcoming}
     past = [p for p in selectors.my_past_meetings(person, now) if p.meeting.pk not in shown]
-    tally = {s: sum(1 for p in past if p.attendance.state == s) for s in AttendanceState.values}
+    tally = {s: sum(1 for p in past if p.held and p.attendance.state == s) for s in AttendanceState.values}
+    tally["held"] = sum(1 for p in past if p.held)
     return render(
         request,
         "life/member/mine.html",
@@ -150,9 +151,6 @@ def mine(request: HttpRequest) -> HttpResponse:
             "tally": tally,
             "choices": VoteChoice.choices,
             "anonymity_note": ANONYMITY_NOTE,
-            "feed_url": request.build_absolute_uri(
-                reverse("life:ical_person", args=[ical.person_token(person.pk)])
-            ),
         },
     )
 
