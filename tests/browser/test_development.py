@@ -118,7 +118,7 @@ def test_a_case_runs_from_application_to_confirmation_on_a_phone(world, live_ser
     screenshot(page, "development-vote-phone")
     screenshot(page, "development-vote-phone-first-screen", full_page=False)
     _submit_and_return(page, "第15步 支部大会讨论接收预备党员")
-    expect(page.locator("main")).to_contain_text("赞成票超过应到会有表决权党员的半数，通过")
+    expect(page.locator("main")).to_contain_text("赞成票超过应到会有表决权的正式党员的半数，通过")
 
     _record(page, "upper_talk", "第16步 上级党委派人谈话", {"#id_talker": "组织员 周明"})
     _record(page, "approval", "第17步 上级党委审批", what="审批表单")

@@ -573,6 +573,80 @@ def test_hold_names_what_is_missing_then_is_accepted(world):
     meeting.refresh_from_db()
     assert meeting.state == MeetingState.HELD and meeting.held_at == END
     refused(services.meeting_hold, **secretary, meeting=meeting, now=END, words="已召开，不能确认召开")
+    # Once held, the roll is final: the quorum of its votes was counted from it.
+    refused(
+        services.attendance_mark,
+        **secretary,
+        meeting=meeting,
+        states={p.school_secretary.pk: AttendanceState.PRESENT},
+        now=END,
+        words="已确认召开，出席情况已随会议记录定稿",
+    )
+
+
+def test_a_meeting_with_a_vote_still_open_cannot_be_confirmed_held(world):
+    from zhibu.life import voting
+
+    meeting = create(world)
+    secretary = as_user(world.users.branch_secretary)
+    p = world.people
+    everyone = {
+        pk: AttendanceState.PRESENT for pk in (p.member.pk, p.branch_secretary.pk, p.school_secretary.pk)
+    }
+    services.attendance_mark(**secretary, meeting=meeting, states=everyone, now=DURING)
+    services.minutes_record(
+        **secretary, meeting=meeting, topics=["学习"], chair=p.branch_secretary, recorder=p.member, now=DURING
+    )
+    voting.vote_open(**secretary, meeting=meeting, title="评选优秀党员", secret=False, now=DURING)
+    error = refused(services.meeting_hold, **secretary, meeting=meeting, now=END, words="还不能确认召开")
+    assert "表决尚未结束（评选优秀党员），请先结束表决" in error.message
+
+
+def test_minutes_saved_from_a_stale_form_are_refused_rather_than_losing_a_votes_result(world):
+    meeting = create(world)
+    secretary = as_user(world.users.branch_secretary)
+    p = world.people
+    record = {"topics": ["学习"], "chair": p.branch_secretary, "recorder": p.member, "now": DURING}
+    services.minutes_record(**secretary, meeting=meeting, **record)
+    seen = services.minutes_fingerprint(Meeting.objects.get(pk=meeting.pk))
+    # Meanwhile closing a vote adds its result to the resolutions …
+    stored = Meeting.objects.get(pk=meeting.pk)
+    stored.minutes = {**stored.minutes, "resolutions": ["评选优秀党员：通过"]}
+    stored.save(update_fields=["minutes"])
+    # … so the form filled before it may not overwrite them.
+    error = refused(
+        services.minutes_record,
+        **secretary,
+        meeting=meeting,
+        **record,
+        resolutions=["另一项"],
+        seen=seen,
+        words="会议记录已有更新",
+    )
+    assert error.field == "resolutions"
+    fresh = services.minutes_fingerprint(Meeting.objects.get(pk=meeting.pk))
+    services.minutes_record(
+        **secretary, meeting=meeting, **record, resolutions=["评选优秀党员：通过", "另一项"], seen=fresh
+    )
+    assert Meeting.objects.get(pk=meeting.pk).minutes["resolutions"] == ["评选优秀党员：通过", "另一项"]
+
+
+def test_a_leadership_life_meeting_is_the_leadership_teams_not_a_branchs(world):
+    refused(
+        create,
+        world=world,
+        kind=MeetingKind.LEADERSHIP_LIFE_MEETING,
+        words="民主生活会由领导班子（学校党委或党总支）召开",
+    )
+    make_post(world.sa, world.people.branch_secretary, "committee_member")
+    school = create(
+        world,
+        kind=MeetingKind.LEADERSHIP_LIFE_MEETING,
+        org=world.sa,
+        title="学校党委领导班子民主生活会",
+        user=world.users.school_secretary,
+    )
+    assert school.org == world.sa and len(invitees(school)) == 2
 
 
 # Quorum -----------------------------------------------------------------------------------------------

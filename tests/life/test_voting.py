@@ -67,9 +67,10 @@ def hold(
     present: list[Person],
     kind: str = "general_assembly",
     starts_at: dt.datetime = STARTS,
-    state: str = "held",
+    state: str = "planned",
 ) -> Meeting:
-    """A meeting of the first branch with its roll: voters present or on leave, the activist as a guest."""
+    """A meeting of the first branch under way (not yet confirmed held) with its roll: voters present or on
+    leave, the activist as a guest."""
     meeting = Meeting.objects.create(
         org=world.sa_b1, kind=kind, title="第四季度支部党员大会", starts_at=starts_at, state=state
     )
@@ -155,11 +156,59 @@ def test_only_the_meetings_managers_open_a_vote(world, branch, scope_of):
     assert not Vote.objects.exists()
 
 
-def test_a_rule_the_pack_does_not_define_is_refused_by_its_key(world, branch, scope_of):
+def test_a_vote_takes_its_meetings_rule_and_no_other(world, branch, scope_of):
     meeting = hold(world, branch.voters, present=branch.voters)
-    with pytest.raises(ServiceError, match=r"party_lecture\.quorum"):
+    with pytest.raises(
+        ServiceError, match="支部党员大会的表决按“general_assembly”的规则进行，不能用“party_lecture”"
+    ):
         open_vote(world, scope_of, meeting, rule="party_lecture")
+    lecture = hold(world, branch.voters, present=branch.voters, kind="party_lecture")
+    with pytest.raises(ServiceError, match="党课没有表决规则：只有支部党员大会、支部委员会会议"):
+        open_vote(world, scope_of, lecture)
     assert not Vote.objects.exists()
+    assert open_vote(world, scope_of, meeting, rule="general_assembly").rule == "general_assembly"
+
+
+def test_no_vote_is_opened_once_the_meeting_is_confirmed_held(world, branch, scope_of):
+    meeting = hold(world, branch.voters, present=branch.voters, state="held")
+    with pytest.raises(ServiceError, match="已确认召开，会议记录已经完成，不能再发起表决"):
+        open_vote(world, scope_of, meeting)
+    assert not Vote.objects.exists()
+
+
+def test_a_committee_vote_names_the_committee_members_in_its_explanation(world, branch, scope_of):
+    committee = hold(world, branch.voters, present=branch.voters, kind="committee_meeting")
+    vote = open_vote(world, scope_of, committee, secret=False)
+    assert vote.rule == "committee_meeting"
+    cast_all(branch, vote, ["in_favour"] * len(branch.voters))
+    closed = vote_close(**secretary(world, scope_of), vote=vote)
+    assert "应到会有表决权的委员" in closed.explanation and "正式党员" not in closed.explanation
+
+
+def test_closing_a_secret_vote_puts_its_ballots_back_in_an_order_that_owes_nothing_to_the_casting(
+    world, branch, scope_of
+):
+    from django.db import connection
+
+    meeting = hold(world, branch.voters, present=branch.voters)
+    vote = open_vote(world, scope_of, meeting, secret=True)
+    cast_all(branch, vote, ["in_favour", "against", "abstain", "in_favour"][: len(branch.voters)])
+    cast = set(Ballot.objects.filter(vote=vote).values_list("pk", flat=True))
+    counts = sorted(Ballot.objects.filter(vote=vote).values_list("choice", flat=True))
+    vote_close(**secretary(world, scope_of), vote=vote)
+    after = Ballot.objects.filter(vote=vote)
+    assert sorted(after.values_list("choice", flat=True)) == counts  # the same choices …
+    assert not cast & set(after.values_list("pk", flat=True))  # … under keys never seen while it was open
+    # … stored in the order of those fresh random keys (SQLite's rowid, PostgreSQL's physical position).
+    by_position = {
+        "sqlite": "SELECT id FROM life_ballot WHERE vote_id = %s ORDER BY rowid",
+        "postgresql": "SELECT id FROM life_ballot WHERE vote_id = %s ORDER BY ctid",
+    }
+    assert Ballot._meta.db_table == "life_ballot"
+    with connection.cursor() as cursor:
+        cursor.execute(by_position[connection.vendor], [vote.pk])
+        stored = [str(row[0]).replace("-", "") for row in cursor.fetchall()]
+    assert stored == sorted(stored)
 
 
 # Casting ----------------------------------------------------------------------------------------------
@@ -377,7 +426,7 @@ def test_three_of_four_entitled_in_favour_pass_and_the_result_joins_the_minutes(
     vote = open_vote(world, scope_of, meeting, secret=False)
     cast_all(branch, vote, [VoteChoice.IN_FAVOUR] * 3)
     vote = vote_close(**secretary(world, scope_of), vote=vote)
-    assert vote.passed is True and "超过应到会有表决权党员的半数，通过" in vote.explanation
+    assert vote.passed is True and "超过应到会有表决权的正式党员的半数，通过" in vote.explanation
     meeting.refresh_from_db()
     assert meeting.minutes["topics"] == ["分工调整"]
     assert meeting.minutes["resolutions"][0] == "通过了上季度工作总结"

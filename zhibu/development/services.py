@@ -722,11 +722,18 @@ def entitled_voters(person: Person, on: dt.date) -> list[Person]:
 
 
 def tally(
-    *, entitled: int, vote: VoteInput, quorum: Fraction, majority: Fraction, what: str
+    *,
+    entitled: int,
+    vote: VoteInput,
+    quorum: Fraction,
+    majority: Fraction,
+    what: str,
+    voters: str = "有表决权的正式党员",
 ) -> tuple[bool, str]:
-    """Check a tally and say whether it passes: refuses impossible counts; quorum not met → refused."""
+    """Check a tally and say whether it passes: refuses impossible counts; quorum not met → refused.
+    `voters` names those entitled in the explanation (a committee's vote counts its 委员)."""
     if entitled <= 0:
-        raise ServiceError("本支部没有有表决权的正式党员，不能表决", field="present")
+        raise ServiceError(f"没有{voters}，不能表决", field="present")
     if vote.present > entitled:
         raise ServiceError(f"实到会 {vote.present} 人多于应到会有表决权的 {entitled} 人", field="present")
     if vote.written_opinions > entitled - vote.present:
@@ -741,7 +748,7 @@ def tally(
             f"多于到会人数与书面意见之和 {vote.present + vote.written_opinions}",
             field="in_favour",
         )
-    parts = [f"应到会有表决权的正式党员 {entitled} 人，实到会 {vote.present} 人"]
+    parts = [f"应到会{voters} {entitled} 人，实到会 {vote.present} 人"]
     if not quorum.reached(vote.present, entitled):
         why = (
             f"恰为{quorum.words}，未超过{quorum.words}（“超过”不含本数）"
@@ -754,7 +761,7 @@ def tally(
         parts.append(f"未到会党员书面意见 {vote.written_opinions} 份已计入")
     head = f"赞成 {vote.in_favour} 票、反对 {vote.against} 票、弃权 {vote.abstain} 票"
     if majority.reached(vote.in_favour, entitled):
-        parts.append(f"{head}，赞成票超过应到会有表决权党员的{majority.words}，通过")
+        parts.append(f"{head}，赞成票超过应到会{voters}的{majority.words}，通过")
         return True, "；".join(parts)
     if majority.at_boundary(vote.in_favour, entitled):
         parts.append(

@@ -22,6 +22,8 @@ from zhibu.orgs.models import Organization, OrgKind, Post, PostRole
 from zhibu.people.models import MEMBER_STATUSES, Person, Status
 
 ABOVE_GROUP = (OrgKind.BRANCH, OrgKind.GENERAL_BRANCH, OrgKind.COMMITTEE)
+# 民主生活会 is the leadership team's (a school's party committee or general branch), not a branch's.
+LEADERSHIP_KINDS = (OrgKind.GENERAL_BRANCH, OrgKind.COMMITTEE)
 COMMITTEE_KINDS = (MeetingKind.COMMITTEE_MEETING, MeetingKind.LEADERSHIP_LIFE_MEETING)
 # Kinds to which activists (and candidates) may be invited to attend.
 OPEN_TO_ACTIVISTS = (MeetingKind.PARTY_LECTURE, MeetingKind.THEME_DAY, MeetingKind.STUDY_SESSION)
@@ -65,6 +67,13 @@ def check_org_suits_kind(org: Organization, kind: str) -> None:
     if kind == MeetingKind.GROUP_MEETING:
         if org.kind != OrgKind.GROUP:
             raise ServiceError(f"党小组会应由党小组召开，{org.name} 是{org.get_kind_display()}", field="org")
+    elif kind == MeetingKind.LEADERSHIP_LIFE_MEETING:
+        if org.kind not in LEADERSHIP_KINDS:
+            raise ServiceError(
+                f"民主生活会由领导班子（学校党委或党总支）召开，{org.name} 是"
+                f"{org.get_kind_display()}；党支部召开的是组织生活会",
+                field="org",
+            )
     elif org.kind not in ABOVE_GROUP:
         raise ServiceError(
             f"{label}应由党支部、党总支或党委召开，{org.name} 是{org.get_kind_display()}", field="org"

@@ -13,6 +13,8 @@ cancellation (zhibu.life.notices, inside the same transaction).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +43,7 @@ from zhibu.life.models import (
     MeetingAttachment,
     MeetingKind,
     MeetingState,
+    VoteState,
 )
 from zhibu.life.notices import notices_send
 from zhibu.orgs.models import Organization
@@ -645,6 +648,10 @@ def attendance_mark(
     meeting = _lock(meeting)
     _check_manage(scope, meeting.org, meeting)
     _refuse_cancelled(meeting, "登记出席")
+    if meeting.state == MeetingState.HELD:
+        raise ServiceError(
+            f"“{meeting.title}”已确认召开，出席情况已随会议记录定稿（表决的到会人数依此计算），不能再修改"
+        )
     if now < meeting.starts_at:
         raise ServiceError(f"会议 {_when(meeting.starts_at)} 才开始，开始后才能登记出席情况")
     rows = {
@@ -734,13 +741,23 @@ def minutes_record(
     resolutions: Sequence[str] = (),
     chair: Person | None = None,
     recorder: Person | None = None,
+    seen: str | None = None,
     now: dt.datetime | None = None,
 ) -> Meeting:
-    """Record (or correct, audited before and after) the minutes of a meeting that has started."""
+    """Record (or correct, audited before and after) the minutes of a meeting that has started.
+
+    `seen`, when given, is the minutes_fingerprint of the minutes the form was filled from: if they have
+    changed since (another secretary saved, or closing a vote added its result to the resolutions), the
+    save is refused rather than overwriting what the form never showed."""
     now = now or timezone.now()
     meeting = _lock(meeting)
     _check_manage(scope, meeting.org, meeting)
     _refuse_cancelled(meeting, "记录会议记录")
+    if seen is not None and seen != minutes_fingerprint(meeting):
+        raise ServiceError(
+            "您打开页面后，会议记录已有更新（例如表决结果已记入决议）。为避免覆盖，请刷新页面，核对后重新保存",
+            field="resolutions",
+        )
     if now < meeting.starts_at:
         raise ServiceError(
             f"会议尚未召开（{_when(meeting.starts_at)} 开始），不能为没有召开的会议填写会议记录"
@@ -839,6 +856,12 @@ def attachment_withdraw(
 # Held -------------------------------------------------------------------------------------------------
 
 
+def minutes_fingerprint(meeting: Meeting) -> str:
+    """A short digest of a meeting's stored minutes, to tell whether they changed since a form was filled."""
+    text = json.dumps(meeting.minutes or {}, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def hold_missing(meeting: Meeting, now: dt.datetime) -> list[str]:
     """What still stands between a meeting and being confirmed as held (empty: nothing)."""
     missing = []
@@ -856,6 +879,11 @@ def hold_missing(meeting: Meeting, now: dt.datetime) -> list[str]:
     lecture = _lecture_missing(meeting)
     if lecture:
         missing.append(f"尚未填写{lecture}")
+    still_open = list(
+        meeting.votes.filter(state=VoteState.OPEN).order_by("opened_at", "pk").values_list("title", flat=True)
+    )
+    if still_open:
+        missing.append(f"表决尚未结束（{_names(still_open)}），请先结束表决")
     return missing
 
 

@@ -29,7 +29,14 @@ from zhibu.core.downloads import stored_file_response
 from zhibu.core.errors import NotFound, NotPermitted, ServiceError
 from zhibu.core.scoping import Scope
 from zhibu.core.views import form_add_service_errors, handles_refusals
-from zhibu.development.models import BranchVote, CaseState, DevelopmentCase, Stage, VotePurpose
+from zhibu.development.models import (
+    BranchVote,
+    CaseState,
+    DevelopmentCase,
+    DevelopmentStep,
+    Stage,
+    VotePurpose,
+)
 from zhibu.development.services import CONFIRMATION_DECISIONS
 from zhibu.life import planning, selectors, services, voting
 from zhibu.life.forms import (
@@ -455,6 +462,11 @@ def _development_choices(meeting: Meeting) -> list[tuple[str, str]]:
         DevelopmentCase.objects.filter(
             person__org=meeting.org, state=CaseState.OPEN, stage__in=list(purposes)
         )
+        # A reception already voted through waits for the upper committee, not for another vote.
+        .exclude(
+            stage=Stage.RECEPTION,
+            pk__in=DevelopmentStep.objects.filter(code="reception_vote", vote__passed=True).values("case_id"),
+        )
         .select_related("person")
         .order_by("person__name_pinyin", "pk")
     )
@@ -480,11 +492,20 @@ def _step_recorded(vote: Vote) -> bool:
 
 
 def _minutes_initial(meeting: Meeting, posted: Any = None) -> dict[str, Any]:
+    seen = services.minutes_fingerprint(meeting)
     if posted is not None:
         rows = _speaker_rows(posted)
+        resolutions = posted.get("resolutions", "")
+        if posted.get("seen") and posted.get("seen") != seen:
+            # The stored minutes changed after the form was filled (a vote's result, another secretary):
+            # keep what was typed and add what was stored meanwhile, for the secretary to check and save.
+            typed = [line.strip() for line in resolutions.splitlines() if line.strip()]
+            stored = [r for r in (meeting.minutes or {}).get("resolutions") or () if r not in typed]
+            resolutions = "\n".join([*typed, *stored])
         return {
+            "seen": seen,
             "topics": posted.get("topics", ""),
-            "resolutions": posted.get("resolutions", ""),
+            "resolutions": resolutions,
             "speakers": rows,
             "chair": posted.get("chair", ""),
             "recorder": posted.get("recorder", ""),
@@ -499,6 +520,7 @@ def _minutes_initial(meeting: Meeting, posted: Any = None) -> dict[str, Any]:
         for s in minutes.get("speakers") or ()
     ]
     return {
+        "seen": seen,
         "topics": "\n".join(minutes.get("topics") or ()) or meeting.topics,
         "resolutions": "\n".join(minutes.get("resolutions") or ()),
         "speakers": speakers,
@@ -668,6 +690,7 @@ def minutes_record(request: HttpRequest, meeting_id: int) -> HttpResponse:
             resolutions=data.get("resolutions", "").splitlines(),
             chair=_person_or_none(people, chair),
             recorder=_person_or_none(people, recorder),
+            seen=data.get("seen") or None,
         )
     except _REFUSALS_PASS:
         raise

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.db.models import Count
 from django.utils import timezone
 
 from zhibu.compliance.packs import effective_policy
@@ -35,6 +35,7 @@ from zhibu.core.scoping import Scope
 from zhibu.development import services as development
 from zhibu.development.models import BranchVote, CaseState, DevelopmentCase, DevelopmentStep, VotePurpose
 from zhibu.development.services import VoteInput
+from zhibu.life import services
 from zhibu.life.models import (
     Attendance,
     AttendanceState,
@@ -96,6 +97,15 @@ def _fractions(org: Organization, rule: str) -> tuple[Fraction, Fraction]:
             raise ServiceError(f"制度包参数 {key} 不是比例，不能用于表决", field="rule")
         out.append(value)
     return out[0], out[1]
+
+
+# How the explanation names those entitled to vote, by rule (the assembly's and the development votes' are
+# the full members).
+_VOTERS = {"committee_meeting": "有表决权的委员"}
+
+
+def _voters(rule: str) -> str:
+    return _VOTERS.get(rule, "有表决权的正式党员")
 
 
 def _what(title: str) -> str:
@@ -165,6 +175,8 @@ def vote_open(
         raise ServiceError("表决事项不能超过200字", field="title")
     if meeting.state == MeetingState.CANCELLED:
         raise ServiceError(f"“{meeting.title}”已取消，不能表决")
+    if meeting.state == MeetingState.HELD:
+        raise ServiceError(f"“{meeting.title}”已确认召开，会议记录已经完成，不能再发起表决")
     if meeting.starts_at > now:
         starts = timezone.localtime(meeting.starts_at)
         raise ServiceError(f"“{meeting.title}”于{starts:%Y-%m-%d %H:%M}开始，会议开始后才能表决")
@@ -175,7 +187,17 @@ def vote_open(
     else:
         if development_purpose:
             raise ServiceError("发展党员的表决须选择发展对象", field="development_case")
-        rule = rule or MeetingKind.GENERAL_ASSEMBLY
+        own = services.quorum_rule(meeting)
+        if not own:
+            kinds = "、".join(str(MeetingKind(k).label) for k in services.QUORUM_RULES)
+            raise ServiceError(
+                f"{meeting.get_kind_display()}没有表决规则：只有{kinds}（或同时计为党员大会的会议）可以表决"
+            )
+        if rule not in (None, "", own):
+            raise ServiceError(
+                f"{meeting.get_kind_display()}的表决按“{own}”的规则进行，不能用“{rule}”", field="rule"
+            )
+        rule = own
         entitled = list(
             meeting.attendances.filter(may_vote=True)
             .order_by("person__name_pinyin", "person_id")
@@ -192,6 +214,7 @@ def vote_open(
         quorum=quorum,
         majority=majority,
         what=_what(title),
+        voters=_voters(rule),
     )
     vote = Vote.objects.create(
         meeting=meeting,
@@ -383,6 +406,7 @@ def vote_record_counts(
         quorum=quorum,
         majority=majority,
         what=_what(locked.title),
+        voters=_voters(locked.rule),
     )
     before = snapshot(locked, _COUNTED_FIELDS)
     locked.present_count = present
@@ -453,6 +477,7 @@ def vote_close(
         quorum=quorum,
         majority=majority,
         what=_what(locked.title),
+        voters=_voters(locked.rule),
     )
     if locked.secret:
         _rewrite_ballots(locked)
@@ -500,14 +525,19 @@ def _choice_counts(vote: Vote) -> dict[str, int]:
 
 
 def _rewrite_ballots(vote: Vote) -> None:
-    """Write every ballot again, one by one in the order of their random keys, in the closing transaction.
+    """Put the ballots back into the box in an order that owes nothing to the casting, in the closing
+    transaction: the same choices under fresh random keys, inserted in the order of those keys.
 
-    A ballot and its receipt were inserted by one transaction, and PostgreSQL keeps that transaction's id
-    (xmin) and the insertion order in the rows themselves; rewritten, the ballots carry the closing
-    transaction's id and a new position, and only their superseded versions (until vacuum) remember the
-    old ones."""
-    for pk in Ballot.objects.filter(vote=vote).order_by("pk").values_list("pk", flat=True):
-        Ballot.objects.filter(pk=pk).update(choice=F("choice"))
+    While a vote is open, a ballot and its receipt were written by one transaction, so the database itself
+    can pair them: by insertion order (SQLite's hidden rowid, PostgreSQL's physical position) and, on
+    PostgreSQL, by the writing transaction's id (xmin). Afterwards the ballots carry the closing
+    transaction's id and a random order; only what the database has not yet reclaimed (PostgreSQL's
+    superseded row versions until vacuum, its write-ahead log) remembers the old ones. The ballots are
+    anonymous and replaced one for one with the same choices, so the count and the tally are unchanged."""
+    choices = list(Ballot.objects.filter(vote=vote).values_list("choice", flat=True))
+    fresh = sorted((Ballot(vote=vote, choice=choice) for choice in choices), key=lambda b: b.id)
+    Ballot.objects.filter(vote=vote).delete()
+    Ballot.objects.bulk_create(fresh)
 
 
 # Development votes ------------------------------------------------------------------------------------
