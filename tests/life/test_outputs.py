@@ -27,15 +27,28 @@ from zhibu.core.models import AuditEntry
 from zhibu.core.scoping import scope_for
 from zhibu.life import services
 from zhibu.life.documents import meeting_minutes_docx
-from zhibu.life.ledger import kind_text, ledger_pdf, ledger_rows, ledger_xlsx
+from zhibu.life.ledger import (
+    kind_text,
+    ledger_html,
+    ledger_pdf,
+    ledger_rows,
+    ledger_xlsx,
+    section_total,
+)
 from zhibu.life.models import (
     Attendance,
     AttendanceState,
+    Criticism,
     Meeting,
     MeetingKind,
     MeetingState,
+    Rectification,
+    Talk,
+    TalkRelation,
+    Vote,
     VoteChoice,
 )
+from zhibu.life.talks import criticism_add, rectification_add, rectification_done, talk_record
 from zhibu.life.voting import ballot_cast, vote_close, vote_open
 from zhibu.orgs.models import Organization
 
@@ -239,6 +252,211 @@ def test_minutes_are_a4_with_east_asian_fonts_on_every_run(world):
     assert runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "黑体"
 
 
+def _runs_fonts(content: bytes) -> set[str | None]:
+    doc = Document(io.BytesIO(content))
+    runs = [r for p in doc.paragraphs for r in p.runs]
+    for table in doc.tables:
+        runs.extend(r for row in table.rows for c in row.cells for p in c.paragraphs for r in p.runs)
+    return {r._element.rPr.rFonts.get(qn("w:eastAsia")) for r in runs if r.text}
+
+
+def test_a_votes_record_costs_the_same_queries_for_one_vote_as_for_four(world):
+    meeting = held_assembly(world, secret=False)
+    with CaptureQueriesContext(connection) as one:
+        meeting_minutes_docx(_load(meeting))
+    for i in range(3):
+        Vote.objects.create(
+            meeting=meeting, title=f"第{i + 2}项", secret=bool(i % 2), rule="general_assembly"
+        )
+    with CaptureQueriesContext(connection) as four:
+        text = _texts(meeting_minutes_docx(_load(meeting)))
+    assert "第4项" in text
+    assert len(one) == len(four)
+
+
+def held_life_meeting(world: Any) -> Meeting:
+    """The first branch's life meeting, as the services record it: an opinion and a talk before it, each
+    secretary's self-criticism, one criticism of the branch secretary, and two rectification items."""
+    sec, people = world.users.branch_secretary, world.people
+    meeting = services.meeting_create(
+        **_as(sec),
+        org=world.sa_b1,
+        kind=MeetingKind.LIFE_MEETING,
+        title="2025年度组织生活会",
+        starts_at=START,
+        topics="对照检查",
+        now=BEFORE,
+    )
+    criticism_add(
+        **_as(sec),
+        meeting=meeting,
+        kind="opinion",
+        text="希望支部多组织教学研讨",
+        speaker=people.member,
+        about=people.branch_secretary,
+        now=BEFORE,
+    )
+    talk_record(
+        **_as(sec),
+        org=world.sa_b1,
+        held_on=dt.date(2025, 3, 12),
+        person_a=people.branch_secretary,
+        person_b=people.member,
+        topic="听取对支部工作的意见",
+        summary="谈到家中老人住院，需要照顾",
+        before_life_meeting=meeting,
+        today=dt.date(2025, 3, 12),
+    )
+    criticism_add(
+        **_as(sec),
+        meeting=meeting,
+        kind="self",
+        text="理论学习不够系统",
+        speaker=people.branch_secretary,
+        now=DURING,
+    )
+    criticism_add(
+        **_as(sec),
+        meeting=meeting,
+        kind="self",
+        text="联系青年教师不够",
+        speaker=people.school_secretary,
+        now=DURING,
+    )
+    criticism_add(
+        **_as(sec),
+        meeting=meeting,
+        kind="mutual",
+        text="布置工作时听取意见不够",
+        speaker=people.school_secretary,
+        about=people.branch_secretary,
+        now=DURING,
+    )
+    done = rectification_add(
+        **_as(sec),
+        meeting=meeting,
+        item="制定支部年度学习计划",
+        owner=people.branch_secretary,
+        due_on=dt.date(2025, 4, 30),
+        now=DURING,
+    )
+    rectification_done(
+        **_as(sec),
+        rectification=done,
+        done_on=dt.date(2025, 4, 20),
+        evidence="计划已印发",
+        today=dt.date(2025, 4, 20),
+    )
+    rectification_add(
+        **_as(sec),
+        meeting=meeting,
+        item="每月联系两名青年教师",
+        owner=people.school_secretary,
+        due_on=dt.date(2025, 6, 30),
+        now=DURING,
+    )
+    return meeting
+
+
+def test_a_life_meetings_record_gives_preparation_criticism_and_rectification(world):
+    meeting = held_life_meeting(world)
+    content = meeting_minutes_docx(_load(meeting), today=dt.date(2025, 7, 1))
+    text = _texts(content)
+    for expected in (
+        "三、会前准备",
+        "（一）会前征求的意见（1 条）",
+        "希望支部多组织教学研讨",
+        "（二）会前谈心谈话（1 次）",
+        "2025年3月12日 李红梅—张三丰（支委与党员）：听取对支部工作的意见",
+        "五、批评与自我批评",
+        "未作自我批评：张三丰。",
+        "自我批评：理论学习不够系统",
+        "自我批评：联系青年教师不够",
+        "王建国 提出的批评：布置工作时听取意见不够",
+        "八、整改事项",
+        "制定支部年度学习计划",
+        "2025年4月30日",
+        "已于2025年4月20日完成：计划已印发",
+        "每月联系两名青年教师",
+        "已逾期，未完成",
+        "九、附件",
+    ):
+        assert expected in text, expected
+    # The record goes to everyone who oversees the branch: a talk's private summary is never on it.
+    assert "老人住院" not in text
+    table = Document(io.BytesIO(content)).tables[-1]
+    assert [c.text for c in table.rows[0].cells] == ["序号", "整改事项", "责任人", "完成时限", "完成情况"]
+    assert [c.text for c in table.rows[2].cells][:3] == ["2", "每月联系两名青年教师", "王建国"]
+    assert _runs_fonts(content) == {"宋体", "黑体"}
+
+
+def test_a_life_meeting_before_its_time_limit_is_not_overdue(world):
+    meeting = held_life_meeting(world)
+    text = _texts(meeting_minutes_docx(_load(meeting), today=dt.date(2025, 6, 1)))
+    assert "已逾期" not in text and "未完成" in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "also"),
+    [
+        (MeetingKind.LEADERSHIP_LIFE_MEETING, []),
+        (MeetingKind.GENERAL_ASSEMBLY, [MeetingKind.LIFE_MEETING]),
+    ],
+)
+def test_a_meeting_counting_as_a_life_meeting_gets_its_sections(world, kind, also):
+    members = branch_members(world)
+    meeting = plain_meeting(world.sa_b1, kind, dt.date(2025, 3, 20), people=members, also=also)
+    Criticism.objects.create(meeting=meeting, kind="self", speaker=members[0], text="担当不够")
+    text = _texts(meeting_minutes_docx(_load(meeting)))
+    assert "会前准备" in text and "未记录会前征求的意见" in text
+    assert "批评与自我批评" in text and "自我批评：担当不够" in text
+    assert "整改事项" in text and "未列出整改事项" in text
+
+
+def test_another_meetings_record_has_no_life_meeting_sections(world):
+    text = _texts(meeting_minutes_docx(_load(held_assembly(world))))
+    assert "会前准备" not in text and "批评与自我批评" not in text and "整改事项" not in text
+    assert "四、表决情况" in text and "六、附件" in text
+
+
+def test_a_life_meetings_record_costs_the_same_queries_for_one_item_as_for_five(world):
+    people = world.people
+    members = branch_members(world)
+    meeting = plain_meeting(world.sa_b1, MeetingKind.LIFE_MEETING, dt.date(2025, 3, 20), people=members)
+
+    def add(numbers: range) -> None:
+        for i in numbers:
+            Criticism.objects.create(
+                meeting=meeting,
+                kind="mutual",
+                speaker=members[i % 3],
+                about=members[(i + 1) % 3],
+                text="批评",
+            )
+            Criticism.objects.create(meeting=meeting, kind="opinion", text=f"意见{i}")
+            Rectification.objects.create(
+                meeting=meeting, item=f"整改{i}", owner=members[i % 3], due_on=dt.date(2025, 6, 1)
+            )
+            Talk.objects.create(
+                org=world.sa_b1,
+                held_on=dt.date(2025, 3, 1),
+                person_a=people.branch_secretary,
+                person_b=members[1 + i % 2],
+                relation=TalkRelation.COMMITTEE_MEMBER,
+                topic=f"谈话{i}",
+                before_life_meeting=meeting,
+            )
+
+    add(range(1))
+    with CaptureQueriesContext(connection) as one:
+        meeting_minutes_docx(_load(meeting))
+    add(range(1, 5))
+    with CaptureQueriesContext(connection) as five:
+        text = _texts(meeting_minutes_docx(_load(meeting)))
+    assert "整改4" in text and "谈话4" in text and "意见4" in text
+    assert len(one) == len(five)
+
+
 # The ledger's data -------------------------------------------------------------------------------------
 
 
@@ -297,6 +515,66 @@ def test_ledger_lists_held_meetings_per_kind_against_what_the_policy_asks(world)
     assert (group.held, group.due, len(group.short)) == (1, 12, 11)
 
 
+def test_ledger_lists_study_sessions_and_leadership_life_meetings_when_held(world):
+    members = branch_members(world)
+    plain_meeting(world.sa_b1, MeetingKind.STUDY_SESSION, dt.date(2025, 4, 2), people=members)
+    plain_meeting(world.sa, MeetingKind.LEADERSHIP_LIFE_MEETING, dt.date(2025, 12, 20), people=members[:2])
+    # A theme day that was also a study session counts under both.
+    plain_meeting(
+        world.sa_b1, MeetingKind.THEME_DAY, dt.date(2025, 5, 15), people=members, also=["study_session"]
+    )
+    ledger = ledger_rows(world.sa, YEAR, today=TODAY)
+    assert ledger.kinds[-2:] == ("study_session", "leadership_life_meeting")
+    study = ledger.section("study_session")
+    assert [m.day for m in study.meetings] == [dt.date(2025, 4, 2), dt.date(2025, 5, 15)]
+    assert study.due is None and section_total(study) == "2"  # the pack sets no frequency for it
+    leadership = ledger.section("leadership_life_meeting")
+    assert [m.org_name for m in leadership.meetings] == ["第一中学党委"]
+    by_org = {t.name: t.counts for t in ledger.orgs}
+    assert by_org["第一中学党委"]["leadership_life_meeting"].held == 1  # a school committee is listed
+    wb = load_workbook(io.BytesIO(ledger_xlsx(ledger)))
+    assert wb.sheetnames[-2:] == ["集中学习", "民主生活会"]
+    assert wb["集中学习"].max_row == 3 and wb["民主生活会"]["B2"].value == "第一中学党委"
+    heads = [c.value for c in wb["汇总"][1]]
+    assert "集中学习（已开/应开）" in heads and "民主生活会（已开/应开）" in heads
+    html = ledger_html(ledger)
+    assert "集中学习（已召开 2 次）" in html and "民主生活会（已召开 1 次）" in html
+
+
+def test_ledger_leaves_out_kinds_neither_held_nor_asked(world):
+    ledger = ledger_rows(world.sa, YEAR, today=TODAY)
+    assert "study_session" not in ledger.kinds and "leadership_life_meeting" not in ledger.kinds
+    assert "集中学习" not in load_workbook(io.BytesIO(ledger_xlsx(ledger))).sheetnames
+
+
+def test_one_branchs_extra_meetings_do_not_hide_anothers_missing_one(world):
+    b1, b2 = branch_members(world), [world.people.b2]
+    for day in (dt.date(2025, 2, 10), dt.date(2025, 3, 10), dt.date(2025, 5, 10), dt.date(2025, 8, 10)):
+        plain_meeting(world.sa_b1, MeetingKind.GENERAL_ASSEMBLY, day, people=b1)
+    plain_meeting(world.sa_b1, MeetingKind.GENERAL_ASSEMBLY, dt.date(2025, 11, 10), people=b1)
+    for day in (dt.date(2025, 2, 10), dt.date(2025, 5, 10), dt.date(2025, 11, 10)):  # no Q3
+        plain_meeting(world.sa_b2, MeetingKind.GENERAL_ASSEMBLY, day, people=b2)
+    ledger = ledger_rows(world.sa, YEAR, today=TODAY)
+    by_org = {t.name: t.counts["general_assembly"] for t in ledger.orgs}
+    assert (by_org["第一中学党委第一党支部"].held, by_org["第一中学党委第一党支部"].due) == (5, 4)
+    assert by_org["第一中学党委第二党支部"].short == ("2025年第三季度",)
+    assembly = ledger.section("general_assembly")
+    assert assembly.held == 8 and assembly.due == 8  # the sum that used to read as compliance
+    assert section_total(assembly) == "达标 1 / 2（共 8 次）"
+
+    summary = load_workbook(io.BytesIO(ledger_xlsx(ledger)))["汇总"]
+    rows = {r[0].value: [c.value for c in r] for r in summary.iter_rows(min_row=2)}
+    assert rows["第一中学党委第二党支部"][2] == "3 / 4"
+    assert rows["合计"][2] == "达标 1 / 2（共 8 次）"
+    note = summary.cell(row=summary.max_row, column=1).value
+    assert "不能抵补" in note and "达标 3 / 4" in note
+    assert f"A{summary.max_row}" in str(summary.merged_cells)
+    html = ledger_html(ledger)
+    assert re.search(r"达标 1 / 2<br><span[^>]*>共 8 次</span>", html) and "不能抵补" in html
+    assert "支部党员大会（已召开 8 次，达到频次要求的党组织 1 / 2）" in html
+    assert "应召开 8 次" not in html
+
+
 def test_ledger_takes_the_frequency_from_the_orgs_effective_policy(world):
     make_post(world.sa_b1, world.people.school_secretary, "organization_officer")  # a real committee
     PolicyOverride.objects.create(
@@ -344,8 +622,11 @@ def test_workbook_has_a_summary_and_a_sheet_per_kind_with_rates(world):
     assert summary["D2"].value == "—"  # no committee
     assert summary["I2"].value == pytest.approx((2 / 3 + 1) / 2)
     assert summary["J2"].value.startswith("支部党员大会：第三季度、第四季度；党课：第一季度")
-    totals = [c.value for c in summary[summary.max_row]]
-    assert totals[:4] == ["合计", None, "2 / 4", "—"] and totals[4] == "0 / 24"  # two groups
+    totals = [c.value for c in summary[summary.max_row - 1]]
+    # The total counts the orgs that met the requirement, never the branches' meetings summed.
+    assert totals[:4] == ["合计", None, "达标 0 / 1（共 2 次）", "—"]
+    assert totals[4] == "达标 0 / 2（共 0 次）"  # two groups
+    assert summary.cell(row=summary.max_row, column=1).value.startswith("说明：")
     sheet = wb["支部党员大会"]
     assert sheet.freeze_panes == "A2" and sheet.column_dimensions["E"].width == 40
     assert [c.value for c in sheet[1]][:3] == ["日期", "党组织", "会议名称"]

@@ -5,12 +5,21 @@ present, on leave (with the reason) and absent, and who sat in; for a lecture it
 topics, the speakers and their points, the votes with their counts and result, the resolutions, and the
 attachments by name. A secret vote prints its counts and result only, never who chose what. Something not
 recorded yet prints as a blank to fill in by hand: the builder never refuses.
+
+A life meeting (组织生活会, 民主生活会, or a meeting that also counts as one) adds its own content: the
+preparation (opinions gathered, talks held before it), each person's self-criticism and the criticism
+others made of them, and the rectification items with owner, time limit and state. The record goes to
+those who oversee the org, not only to the branch's managers, so it prints what the life meeting page
+shows to everyone who may open it: an opinion's text without who gave it or whom it is about, and a talk's
+date, people, relation and topic without its summary (private to the two and the branch's managers).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.utils import timezone
 from docx.document import Document as DocxDocument
@@ -19,6 +28,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from zhibu.development.documents import (
     BLANK,
     DOCX,
+    _cell,
     _fill_pairs,
     _heading,
     _new_document,
@@ -31,11 +41,36 @@ from zhibu.development.documents import (
 )
 from zhibu.life import invitees as inv
 from zhibu.life.ledger import EXPECTED_ROLES
-from zhibu.life.models import Attendance, AttendanceState, Meeting, MeetingKind, VoteState
+from zhibu.life.models import (
+    Attendance,
+    AttendanceState,
+    Criticism,
+    CriticismKind,
+    Meeting,
+    MeetingKind,
+    Rectification,
+    Talk,
+    VoteState,
+)
 from zhibu.life.services import quorum_status
-from zhibu.life.voting import vote_result
+from zhibu.life.voting import vote_results
 
 __all__ = ["DOCX", "meeting_minutes_docx", "minutes_filename"]
+
+LIFE_KINDS = (MeetingKind.LIFE_MEETING, MeetingKind.LEADERSHIP_LIFE_MEETING)
+_NUMERALS = "一二三四五六七八九十"
+
+
+class _Headings:
+    """Numbered headings (一、二、…): a life meeting's record has more sections than another's."""
+
+    def __init__(self, doc: DocxDocument) -> None:
+        self.doc = doc
+        self.count = 0
+
+    def __call__(self, text: str) -> None:
+        self.count += 1
+        _heading(self.doc, f"{_NUMERALS[self.count - 1]}、{text}")
 
 
 def _or_blank(text: str) -> str:
@@ -76,8 +111,7 @@ def _lines(doc: DocxDocument, items: Sequence[str], empty: str) -> None:
         _para(doc, f"{i}. {item}")
 
 
-def _attendance(doc: DocxDocument, meeting: Meeting) -> None:
-    rows = list(meeting.attendances.select_related("person").order_by("person__name_pinyin", "id"))
+def _attendance(doc: DocxDocument, meeting: Meeting, rows: Sequence[Attendance]) -> None:
     expected = [a for a in rows if a.role in EXPECTED_ROLES]
     present = [a for a in expected if a.state == AttendanceState.PRESENT]
     excused = [a for a in expected if a.state == AttendanceState.EXCUSED]
@@ -101,14 +135,15 @@ def _attendance(doc: DocxDocument, meeting: Meeting) -> None:
         _para(doc, f"到会情况：{status.sentence}。")
 
 
-def _votes(doc: DocxDocument, meeting: Meeting) -> None:
+def _votes(doc: DocxDocument, meeting: Meeting, heading: _Headings) -> None:
     votes = list(meeting.votes.order_by("opened_at", "id"))
-    _heading(doc, "四、表决情况")
+    heading("表决情况")
     if not votes:
         _para(doc, "本次会议未进行表决。")
         return
+    results = vote_results(votes)
     for i, vote in enumerate(votes, 1):
-        result = vote_result(vote)
+        result = results[vote.pk]
         how = "无记名投票" if vote.secret else "记名表决"
         _para(doc, f"{i}. 表决事项：{vote.title}（{how}）")
         _para(
@@ -135,8 +170,128 @@ def _votes(doc: DocxDocument, meeting: Meeting) -> None:
             _para(doc, "表决尚未结束，以上为已统计的票数。")
 
 
-def meeting_minutes_docx(meeting: Meeting) -> bytes:
-    """The record of one meeting (会议记录) as .docx bytes: A4, 宋体 body and 黑体 headings."""
+def counts_as_life_meeting(meeting: Meeting) -> bool:
+    """组织生活会 or 民主生活会, as its own kind or as one it also counts as."""
+    return any(inv.counts_as(meeting.kind, list(meeting.also_counts_as or ()), kind) for kind in LIFE_KINDS)
+
+
+@dataclass(frozen=True)
+class _LifeRecord:
+    opinions: list[Criticism]
+    talks: list[Talk]
+    criticisms: list[Criticism]  # self and mutual, in the order recorded
+    rectifications: list[Rectification]
+
+
+def _life_record(meeting: Meeting) -> _LifeRecord:
+    """A life meeting's own content, in three queries whatever its size."""
+    criticisms = list(
+        Criticism.objects.filter(meeting=meeting)
+        .select_related("speaker", "about")
+        .order_by("created_at", "id")
+    )
+    talks = list(
+        Talk.objects.filter(before_life_meeting=meeting)
+        .select_related("person_a", "person_b")
+        .order_by("held_on", "id")
+    )
+    rectifications = list(
+        Rectification.objects.filter(meeting=meeting).select_related("owner").order_by("due_on", "id")
+    )
+    return _LifeRecord(
+        opinions=[c for c in criticisms if c.kind == CriticismKind.OPINION],
+        talks=talks,
+        criticisms=[c for c in criticisms if c.kind != CriticismKind.OPINION],
+        rectifications=rectifications,
+    )
+
+
+def _preparation(doc: DocxDocument, record: _LifeRecord) -> None:
+    # Who gave an opinion and whom it is about stay with the branch's managers (the page shows them only
+    # to them); the record keeps what was said.
+    _para(doc, f"（一）会前征求的意见（{len(record.opinions)} 条）", indent=False)
+    _lines(doc, [c.text for c in record.opinions], "未记录会前征求的意见。")
+    _para(doc, f"（二）会前谈心谈话（{len(record.talks)} 次）", indent=False)
+    # A talk's summary is private to the two who talked and the branch's managers: never on the record.
+    _lines(
+        doc,
+        [
+            f"{cn_date(t.held_on)} {t.person_a.name}—{t.person_b.name}（{t.get_relation_display()}）："
+            f"{t.topic}"
+            for t in record.talks
+        ],
+        "未记录为本次会议开展的谈心谈话。",
+    )
+
+
+def _criticism(doc: DocxDocument, record: _LifeRecord, attendances: Sequence[Attendance]) -> None:
+    """Per person (the expected attendees, then anyone else named): their self-criticism and the
+    criticism others made of them; a criticism of nobody in particular is listed last under its speaker."""
+    # Those expected to speak (members and committee); activists and guests who sat in are named only
+    # when something of theirs is on the record.
+    names = {a.person_id: a.person.name for a in attendances if a.role in EXPECTED_ROLES}
+    excused = {a.person_id for a in attendances if a.state == AttendanceState.EXCUSED}
+    own: dict[int, list[str]] = defaultdict(list)
+    received: dict[int, list[str]] = defaultdict(list)
+    loose: list[str] = []
+    for c in record.criticisms:
+        speaker = c.speaker.name if c.speaker else "未署名"
+        if c.kind == CriticismKind.SELF and c.speaker is not None:
+            names.setdefault(c.speaker.pk, c.speaker.name)
+            own[c.speaker.pk].append(c.text)
+        elif c.about is not None:
+            names.setdefault(c.about.pk, c.about.name)
+            received[c.about.pk].append(f"{speaker} 提出的批评：{c.text}")
+        else:
+            loose.append(f"{speaker} 提出的批评意见：{c.text}")
+    if not names and not loose:
+        _para(doc, f"{BLANK}{BLANK}")
+        return
+    silent = [f"{n}（请假）" if pid in excused else n for pid, n in names.items() if not own.get(pid)]
+    _para(doc, f"未作自我批评：{'、'.join(silent) if silent else '无'}。")
+    for index, (pid, name) in enumerate(
+        ((p, n) for p, n in names.items() if own.get(p) or received.get(p)), 1
+    ):
+        _para(doc, f"{index}. {name}", indent=False)
+        for text in own.get(pid, []):
+            _para(doc, f"自我批评：{text}")
+        for text in received.get(pid, []):
+            _para(doc, text)
+    for text in loose:
+        _para(doc, text)
+
+
+def _rectification_state(row: Rectification, today: dt.date) -> str:
+    if row.done_on is not None:
+        done = f"已于{cn_date(row.done_on)}完成"
+        return f"{done}：{row.evidence}" if row.evidence else done
+    return "已逾期，未完成" if row.due_on < today else "未完成"
+
+
+def _rectifications(doc: DocxDocument, record: _LifeRecord, today: dt.date) -> None:
+    if not record.rectifications:
+        _para(doc, "未列出整改事项。")
+        return
+    table = _table(doc, len(record.rectifications) + 1, 5)
+    for col, title in enumerate(("序号", "整改事项", "责任人", "完成时限", "完成情况")):
+        _cell(table.rows[0].cells[col], title, bold=True)
+    for index, row in enumerate(record.rectifications, 1):
+        cells = table.rows[index].cells
+        values = (
+            str(index),
+            row.item,
+            row.owner.name,
+            cn_date(row.due_on),
+            _rectification_state(row, today),
+        )
+        for col, value in enumerate(values):
+            _cell(cells[col], value)
+
+
+def meeting_minutes_docx(meeting: Meeting, *, today: dt.date | None = None) -> bytes:
+    """The record of one meeting (会议记录) as .docx bytes: A4, 宋体 body and 黑体 headings; a life
+    meeting's adds its preparation, criticism and rectification items."""
+    today = today or timezone.localdate()
     org = meeting.org
     doc = _new_document()
     _title(doc, f"{inv.kind_label(meeting.kind)}会议记录")
@@ -159,30 +314,45 @@ def meeting_minutes_docx(meeting: Meeting) -> bytes:
     for index, row in enumerate(pairs):
         _fill_pairs(table, index, row)
 
-    _heading(doc, "一、出席情况")
-    _attendance(doc, meeting)
+    heading = _Headings(doc)
+    attendances = list(meeting.attendances.select_related("person").order_by("person__name_pinyin", "id"))
+    heading("出席情况")
+    _attendance(doc, meeting, attendances)
 
     minutes = meeting.minutes if isinstance(meeting.minutes, dict) else {}
     topics = [str(t) for t in minutes.get("topics") or []]
     if not topics and meeting.topics:
         topics = [line.strip() for line in meeting.topics.splitlines() if line.strip()]
-    _heading(doc, "二、会议议题")
+    heading("会议议题")
     _lines(doc, topics, f"{BLANK}{BLANK}")
 
-    _heading(doc, "三、发言情况")
+    life = _life_record(meeting) if counts_as_life_meeting(meeting) else None
+    if life is not None:
+        heading("会前准备")
+        _preparation(doc, life)
+
+    heading("发言情况")
     speakers = [s for s in minutes.get("speakers") or [] if isinstance(s, dict)]
     if not speakers:
         _para(doc, f"{BLANK}{BLANK}")
     for s in speakers:
         _para(doc, f"{s.get('name', '')}：{s.get('summary', '')}")
 
-    _votes(doc, meeting)
+    if life is not None:
+        heading("批评与自我批评")
+        _criticism(doc, life, attendances)
 
-    _heading(doc, "五、会议决议")
+    _votes(doc, meeting, heading)
+
+    heading("会议决议")
     _lines(doc, [str(r) for r in minutes.get("resolutions") or []], "本次会议未形成决议。")
 
+    if life is not None:
+        heading("整改事项")
+        _rectifications(doc, life, today)
+
     attachments = list(meeting.attachments.filter(withdrawn_at__isnull=True).order_by("uploaded_at", "id"))
-    _heading(doc, "六、附件")
+    heading("附件")
     _lines(doc, [a.title for a in attachments], "无")
 
     recorded = timezone.localtime(meeting.minutes_recorded_at).date() if meeting.minutes_recorded_at else None

@@ -1,5 +1,5 @@
-"""The year's ledger of 三会一课 (with theme days and life meetings) for an org's subtree, as data, as an
-.xlsx workbook and as a PDF an inspector can print.
+"""The year's ledger of 三会一课 (with theme days, life meetings and, when any were held, study sessions and
+leadership life meetings) for an org's subtree, as data, as an .xlsx workbook and as a printable PDF.
 
 Only held meetings are listed, by the day they started; a meeting that also counts as another kind (a
 theme day that holds the quarter's assembly) is listed under each kind it counts for, as the findings
@@ -36,7 +36,9 @@ from zhibu.people.exporting import neutralise
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF = "application/pdf"
 
-# The kinds of the ledger, in its order, with the pack rule that says how often each is due.
+# The kinds of the ledger, in its order, with the pack rule that says how often each is due. Every meeting
+# kind is here: the last two have no frequency rule in the national pack, so their sections and sheets
+# appear only when the subtree held one in the year or an org's pack gives them a rule (ALWAYS_SHOWN).
 LEDGER_KINDS: tuple[tuple[MeetingKind, str], ...] = (
     (MeetingKind.GENERAL_ASSEMBLY, "life.general_assembly_period"),
     (MeetingKind.COMMITTEE_MEETING, "life.committee_meeting_period"),
@@ -44,7 +46,11 @@ LEDGER_KINDS: tuple[tuple[MeetingKind, str], ...] = (
     (MeetingKind.PARTY_LECTURE, "life.party_lecture_period"),
     (MeetingKind.THEME_DAY, "life.theme_day_period"),
     (MeetingKind.LIFE_MEETING, "life.life_meeting_yearly"),
+    (MeetingKind.STUDY_SESSION, "life.study_session_period"),
+    (MeetingKind.LEADERSHIP_LIFE_MEETING, "life.leadership_life_meeting_yearly"),
 )
+# The kinds an inspector asks for even when nothing was held (三会一课, theme day, life meeting).
+ALWAYS_SHOWN = frozenset(k.value for k, _ in LEDGER_KINDS[:6])
 # Who counts as expected (应到): the members and the committee; activists and guests sit in (列席).
 EXPECTED_ROLES = (AttendanceRole.MEMBER, AttendanceRole.PROBATIONARY, AttendanceRole.COMMITTEE)
 # Posts that make an org's committee a real one (not just a secretary), as in the findings' facts.
@@ -117,6 +123,8 @@ class KindSection:
     label: str
     meetings: tuple[LedgerMeeting, ...]
     due: int | None  # summed over the orgs of which the policy asks it
+    orgs_due: int = 0  # orgs of which the policy asks this kind
+    orgs_met: int = 0  # of those, the ones with no ended period short
 
     @property
     def held(self) -> int:
@@ -148,6 +156,11 @@ class Ledger:
 
     def section(self, kind: str) -> KindSection:
         return next(s for s in self.sections if s.kind == kind)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds the ledger shows, in its order (the summary's columns)."""
+        return tuple(s.kind for s in self.sections)
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
@@ -214,6 +227,11 @@ def _count(
         if p.end < today and sum(1 for d in dates if p.start <= d <= p.end) < freq.count
     )
     return KindCount(held, len(periods) * freq.count, str(freq), short=short)
+
+
+def meets(count: KindCount) -> bool:
+    """An org meets what its policy asks of a kind when none of the year's ended periods fell short."""
+    return count.due is not None and not count.short
 
 
 # Reading ----------------------------------------------------------------------------------------------
@@ -334,6 +352,8 @@ def ledger_rows(org: Organization, year: int, *, today: dt.date | None = None) -
 
     totals: list[OrgTotals] = []
     due_by_kind: dict[str, int | None] = {}
+    orgs_due: dict[str, int] = defaultdict(int)
+    orgs_met: dict[str, int] = defaultdict(int)
     for o in orgs:
         policy = policies[o.pk]
         rules = {r.id: r for r in policy.all_rules}
@@ -348,6 +368,8 @@ def ledger_rows(org: Organization, year: int, *, today: dt.date | None = None) -
         for kind, c in counts.items():
             if c.due is not None:
                 due_by_kind[kind] = (due_by_kind.get(kind) or 0) + c.due
+                orgs_due[kind] += 1
+                orgs_met[kind] += meets(c)
         totals.append(
             OrgTotals(
                 org_id=o.pk,
@@ -359,8 +381,16 @@ def ledger_rows(org: Organization, year: int, *, today: dt.date | None = None) -
         )
 
     sections = tuple(
-        KindSection(kind.value, str(kind.label), tuple(rows[kind.value]), due_by_kind.get(kind.value))
+        KindSection(
+            kind.value,
+            str(kind.label),
+            tuple(rows[kind.value]),
+            due_by_kind.get(kind.value),
+            orgs_due=orgs_due[kind.value],
+            orgs_met=orgs_met[kind.value],
+        )
         for kind, _ in LEDGER_KINDS
+        if kind.value in ALWAYS_SHOWN or rows[kind.value] or kind.value in due_by_kind
     )
     return Ledger(
         org=org,
@@ -387,10 +417,20 @@ def held_vs_due(count: KindCount) -> str:
 
 
 def section_total(section: KindSection) -> str:
-    """A kind's meetings held in the subtree against those due (“5 / 8”)."""
-    if section.due is None:
+    """A kind's total over the subtree: how many of the orgs asked to hold it met the requirement, and the
+    meetings held (“达标 3 / 4（共 13 次）”). Held and due are not summed against each other: one branch's
+    extra meetings must not hide another's missing one."""
+    if not section.orgs_due:
         return str(section.held) if section.held else "—"
-    return f"{section.held} / {section.due}"
+    return f"达标 {section.orgs_met} / {section.orgs_due}（共 {section.held} 次）"
+
+
+TOTAL_NOTE = (
+    "说明：各党组织一行为本年度已开次数 / 按其适用制度应开次数。“合计”一行不把各党组织的次数相加，"
+    "而是统计达到频次要求的党组织数：“达标 3 / 4（共 13 次）”指应开此类会议的 4 个党组织中有 3 个"
+    "在本年度每个已结束的周期都开足了规定次数，“共 13 次”为已召开的此类会议总次数；"
+    "一个党组织多开的会议不能抵补另一个党组织缺开的会议。“—”表示该类会议对此党组织不作要求。"
+)
 
 
 def short_periods(totals: OrgTotals, year: int) -> str:
@@ -483,10 +523,10 @@ def _append(ws: Worksheet, values: Sequence[Any], *, percent_cols: Sequence[int]
         ws.cell(row=row, column=index).number_format = "0.0%"
 
 
-def _summary_headers() -> list[tuple[str, float]]:
+def _summary_headers(ledger: Ledger) -> list[tuple[str, float]]:
     heads: list[tuple[str, float]] = [("党组织", 28), ("类型", 8)]
-    for kind, _ in LEDGER_KINDS:
-        heads.append((f"{kind.label}（已开/应开）", 14))
+    for section in ledger.sections:
+        heads.append((f"{section.label}（已开/应开）", 16))
     heads += [("平均出席率", 11), ("未达到频次的周期", 48)]
     return heads
 
@@ -498,8 +538,9 @@ def ledger_xlsx(ledger: Ledger) -> bytes:
     summary = wb.active
     assert summary is not None  # a new workbook has its first sheet
     summary.title = "汇总"
-    _header(summary, _summary_headers())
-    rate_col = 3 + len(LEDGER_KINDS)
+    heads = _summary_headers(ledger)
+    _header(summary, heads)
+    rate_col = 3 + len(ledger.kinds)
     for totals in ledger.orgs:
         short = short_periods(totals, ledger.year)
         _append(
@@ -507,7 +548,7 @@ def ledger_xlsx(ledger: Ledger) -> bytes:
             [
                 totals.name,
                 totals.kind,
-                *(held_vs_due(totals.counts[k.value]) for k, _ in LEDGER_KINDS),
+                *(held_vs_due(totals.counts[k]) for k in ledger.kinds),
                 totals.average_rate,
                 short,
             ],
@@ -526,6 +567,12 @@ def ledger_xlsx(ledger: Ledger) -> bytes:
     )
     for cell in summary[summary.max_row]:
         cell.font = Font(bold=True)
+    # The note says how the total row counts, so nobody reads it as the branches' sum.
+    _append(summary, [TOTAL_NOTE])
+    note_row = summary.max_row
+    summary.merge_cells(start_row=note_row, start_column=1, end_row=note_row, end_column=len(heads))
+    summary.cell(row=note_row, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+    summary.row_dimensions[note_row].height = 48
     for section in ledger.sections:
         ws = wb.create_sheet(section.label[:31])
         _header(ws, MEETING_HEADERS)
@@ -560,7 +607,7 @@ def ledger_html(ledger: Ledger) -> str:
     summary = [
         {
             "t": t,
-            "cells": [held_vs_due(t.counts[k.value]) for k, _ in LEDGER_KINDS],
+            "cells": [held_vs_due(t.counts[k]) for k in ledger.kinds],
             "rate": percent(t.average_rate),
             "short": short_periods(t, ledger.year),
         }
@@ -570,10 +617,12 @@ def ledger_html(ledger: Ledger) -> str:
         "life/ledger/pdf.html",
         {
             "ledger": ledger,
-            "kinds": [str(k.label) for k, _ in LEDGER_KINDS],
+            "kinds": [s.label for s in ledger.sections],
             "summary": summary,
-            "totals": [section_total(s) for s in ledger.sections],
+            # “达标 1 / 2” over “（共 8 次）”: the count of orgs first, the meetings on their own line.
+            "totals": [section_total(s).partition("（") for s in ledger.sections],
             "average": percent(ledger.average_rate),
+            "note": TOTAL_NOTE,
             "sections": sections,
         },
     )
