@@ -45,6 +45,9 @@ def test_a_branchs_year_is_planned_and_its_ledger_printed_on_a_phone(world, live
     fits(phone, "年度会议计划")
     screenshot(phone, "life-year-plan")
 
+    # Past dates come unticked; ticking everything back-fills them (a school starting mid-year does).
+    phone.locator(".life-plan-tools input").check()
+    assert phone.locator("input[name=items]:checked").count() == proposed
     phone.locator("button[type=submit]", has_text="安排选中的会议").click()
     phone.wait_for_url(re.compile(r"/life/meetings/\?org=SA-B1&year=\d+"))
     arranged = Meeting.objects.filter(org__code__startswith="SA-B1", from_plan=True).count()

@@ -18,7 +18,7 @@ from tests.factories import make_post
 from zhibu.core.models import AuditEntry
 from zhibu.core.scoping import scope_for
 from zhibu.development.models import BranchVote
-from zhibu.life import services
+from zhibu.life import services, voting
 from zhibu.life.models import (
     Attendance,
     AttendanceState,
@@ -334,6 +334,40 @@ def test_the_minutes_are_recorded_with_speakers_and_resolutions(world, client_as
     assert "介绍兄弟学校经验" in text(client.get(url(meeting)))
 
 
+def test_minutes_from_a_form_opened_before_a_vote_closed_keep_the_votes_result(world, client_as):
+    meeting = past(world)
+    all_present(world, meeting)
+    client = client_as(world.users.branch_secretary)
+    page = text(client.get(url(meeting)))
+    seen = page.split('name="seen" value="', 1)[1].split('"', 1)[0]
+    # While the form is open, a show-of-hands vote is closed and its result goes into the resolutions.
+    secretary = {"actor": world.users.branch_secretary, "scope": scope_for(world.users.branch_secretary)}
+    vote = voting.vote_open(**secretary, meeting=meeting, title="评选优秀党员", secret=False)
+    voting.vote_record_counts(**secretary, vote=vote, in_favour=3, against=0, abstain=0)
+    voting.vote_close(**secretary, vote=vote)
+    result = Meeting.objects.get(pk=meeting.pk).minutes["resolutions"][0]
+    data = {
+        "seen": seen,
+        "chair": str(world.people.branch_secretary.pk),
+        "recorder": str(world.people.member.pk),
+        "topics": "传达上级精神",
+        "resolutions": "通过年度工作计划",
+        "speakers_total": "0",
+    }
+    before = written()
+    response = client.post(url(meeting, "minutes"), data)
+    assert response.status_code == 422 and written() == before
+    page = text(response)
+    assert "会议记录已有更新" in page
+    # The form now holds what was typed and the result stored meanwhile; saving it keeps both.
+    form = page.split('name="resolutions"', 1)[1].split("</textarea>", 1)[0]
+    assert "通过年度工作计划" in form and result in form
+    data["seen"] = page.split('name="seen" value="', 1)[1].split('"', 1)[0]
+    data["resolutions"] = f"通过年度工作计划\n{result}"
+    assert client.post(url(meeting, "minutes"), data).status_code == 302
+    assert Meeting.objects.get(pk=meeting.pk).minutes["resolutions"] == ["通过年度工作计划", result]
+
+
 def test_refused_minutes_keep_what_was_typed_and_write_nothing(world, client_as):
     meeting = past(world)
     data = {
@@ -483,6 +517,7 @@ def test_a_reception_vote_is_put_to_the_assembly_and_recorded_as_the_cases_step(
     assert BranchVote.objects.get(meeting_vote=vote).passed
     page = text(client.get(url(meeting)))
     assert "已记入发展党员流程" in page
+    assert option not in page  # voted through: the case waits for the upper committee, not another vote
     before = written()
     page = text(client.post(f"/life/votes/{vote.pk}/step/", follow=True))
     assert "未记录到发展党员流程" in page and "已记录" in page and written() == before
@@ -574,3 +609,117 @@ def test_a_committee_meeting_votes_by_the_committees_rule(world, client_as):
     )
     vote = Vote.objects.get()
     assert vote.rule == "committee_meeting" and vote.entitled_count == 2
+
+
+# The plan's past dates and the secretary's lecture ----------------------------------------------------
+
+
+def _plan_boxes(page: str) -> dict[str, bool]:
+    """Each item's key on the plan page and whether its box comes ticked."""
+    out = {}
+    for chunk in page.split('name="items" value="')[1:]:
+        key, rest = chunk.split('"', 1)
+        out[key] = rest.split(">", 1)[0].strip() == "checked"
+    return out
+
+
+def _lecturer_selected(page: str, key: str) -> str:
+    """The lecturer pre-selected for the lecture `key` on the plan page ("" when none)."""
+    select = page.split(f'name="lecturer_{key}"', 1)[1].split("</select>", 1)[0]
+    chosen = [o for o in select.split("<option")[1:] if " selected" in o.split(">", 1)[0]]
+    return chosen[0].split('value="', 1)[1].split('"', 1)[0] if chosen else ""
+
+
+def test_past_plan_items_come_unticked_labelled_and_explained(world, client_as, monkeypatch):
+    today = dt.date(2026, 6, 15)
+    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: today)
+    page = text(client_as(world.users.branch_secretary).get("/life/plan/?org=SA-B1&year=2026"))
+    boxes = _plan_boxes(page)
+    past_keys = [k for k in boxes if dt.date.fromisoformat(k.rsplit("|", 1)[1]) < today]
+    assert past_keys and len(past_keys) < len(boxes)
+    assert all(boxes[k] is (k not in past_keys) for k in boxes)
+    assert page.count('<span class="muted">（日期已过）</span>') == len(past_keys)
+    assert 'id="plan-past"' in page and "默认不勾选，不会安排" in page and "补记" in page
+    # On the year's first day nothing is past: every box ticked, no label, no explanation.
+    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: dt.date(2026, 1, 1))
+    page = text(client_as(world.users.branch_secretary).get("/life/plan/?org=SA-B1&year=2026"))
+    assert all(_plan_boxes(page).values()) and "日期已过" not in page and 'id="plan-past"' not in page
+
+
+def test_a_past_plan_item_ticked_is_arranged_as_a_planned_meeting_without_a_notice(
+    world, client_as, monkeypatch
+):
+    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: dt.date(2026, 6, 15))
+    client = client_as(world.users.branch_secretary)
+    boxes = _plan_boxes(text(client.get("/life/plan/?org=SA-B1&year=2026")))
+    gone = next(k for k, ticked in boxes.items() if not ticked and "|general_assembly|" in k)
+    page = text(client.post("/life/plan/", {"org": "SA-B1", "year": "2026", "items": [gone]}, follow=True))
+    meeting = Meeting.objects.get(from_plan=True)
+    assert meeting.kind == MeetingKind.GENERAL_ASSEMBLY and meeting.state == MeetingState.PLANNED
+    assert meeting.notice_published_at is None
+    assert timezone.localtime(meeting.starts_at).date().isoformat() == gone.rsplit("|", 1)[1]
+    assert "其中 1 次日期已过，作为补记安排" in page
+
+
+def test_the_plan_page_preselects_the_secretary_for_the_years_first_lecture(world, client_as, monkeypatch):
+    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: dt.date(2026, 1, 1))
+    client = client_as(world.users.branch_secretary)
+    page = text(client.get("/life/plan/?org=SA-B1&year=2026"))
+    first, *others = [k for k in _plan_boxes(page) if "|party_lecture|" in k]
+    secretary = world.people.branch_secretary
+    assert _lecturer_selected(page, first) == str(secretary.pk)
+    assert others and all(_lecturer_selected(page, k) == "" for k in others)
+    assert "建议由支部书记李红梅主讲" in page and "每年 1 次（全国基准）" in page
+    # Still the secretary's choice: cleared, the lecture waits for its lecturer; kept, it is the secretary.
+    client.post("/life/plan/", {"org": "SA-B1", "year": "2026", "items": [first], f"lecturer_{first}": ""})
+    assert Meeting.objects.get(kind=MeetingKind.PARTY_LECTURE).lecturer is None
+    Attendance.objects.all().delete()
+    Meeting.objects.all().delete()
+    data = {
+        "org": "SA-B1",
+        "year": "2026",
+        "items": [first],
+        f"lecturer_{first}": str(world.people.member.pk),
+        f"lecture_title_{first}": "学习党史",
+    }
+    client.post("/life/plan/", data)
+    assert Meeting.objects.get(kind=MeetingKind.PARTY_LECTURE).lecturer == world.people.member
+
+
+def test_the_plan_page_says_the_secretary_post_is_vacant_and_preselects_nobody(world, client_as, monkeypatch):
+    from zhibu.orgs.models import Post
+
+    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: dt.date(2026, 1, 1))
+    Post.objects.filter(org=world.sa_b1, role="secretary").update(ended_on=dt.date(2025, 12, 31))
+    page = text(client_as(world.users.school_secretary).get("/life/plan/?org=SA-B1&year=2026"))
+    lectures = [k for k in _plan_boxes(page) if "|party_lecture|" in k]
+    assert lectures and all(_lecturer_selected(page, k) == "" for k in lectures)
+    assert "支部书记空缺，请另定主讲人" in page
+
+
+def test_the_plan_page_runs_the_same_queries_whatever_the_secretaries_and_past_items(
+    world, client_as, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from zhibu.orgs.models import Post
+
+    client = client_as(world.users.school_secretary)  # a school's secretary: not one of the posts changed
+
+    def count(today: dt.date) -> int:
+        monkeypatch.setattr(timezone, "localdate", lambda *a, **k: today)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/life/plan/?org=SA-B1&year=2026").status_code == 200
+        return len(ctx.captured_queries)
+
+    before = count(dt.date(2026, 1, 1))
+    Post.objects.filter(org=world.sa_b1, role="secretary").update(ended_on=dt.date(2026, 3, 31))
+    for i, month in enumerate((4, 7, 10)):
+        make_post(
+            world.sa_b1,
+            world.people.member if i else world.people.school_secretary,
+            "secretary",
+            started_on=dt.date(2026, month, 1),
+        )
+    assert count(dt.date(2026, 11, 23)) == before

@@ -275,3 +275,167 @@ def test_a_meeting_that_cannot_be_arranged_is_listed_with_its_reason_and_the_res
     assert [(item.org, "第二党小组" in why) for item, why in result.refused] == [(world.sa_b1_g2, True)]
     assert "未能安排：2026年1月第二党小组会议" in result.message
     assert not Meeting.objects.filter(org=world.sa_b1_g2).exists()
+
+
+# Past dates ------------------------------------------------------------------------------------------
+
+
+def test_meetings_before_today_are_flagged_past_and_the_others_are_not(world):
+    today = D(2026, 6, 15)
+    items = propose_year(
+        world.sa_b1, 2026, effective_policy(world.sa_b1), WorkdayCalendar.load([2026]), today=today
+    )
+    assert any(p.date < today for p in items) and any(p.date >= today for p in items)
+    assert all(p.past == (p.date < today) for p in items)
+    # On the first day of the year nothing of it is past.
+    first_day = propose_year(
+        world.sa_b1, 2026, effective_policy(world.sa_b1), WorkdayCalendar.load([2026]), today=D(2026, 1, 1)
+    )
+    assert not any(p.past for p in first_day)
+
+
+def test_a_past_meeting_kept_is_arranged_as_a_record_planned_without_a_notice(world, scope_of):
+    from zhibu.life import services
+
+    user = world.users.branch_secretary
+    scope = scope_of(user)
+    now = timezone.make_aware(dt.datetime(2026, 6, 15, 9, 0))
+    items = propose_year(
+        world.sa_b1, 2026, effective_policy(world.sa_b1), WorkdayCalendar.load([2026]), today=now.date()
+    )
+    gone = of_kind(items, MeetingKind.GENERAL_ASSEMBLY)[0]  # the first quarter's: already past
+    coming = next(p for p in of_kind(items, MeetingKind.THEME_DAY) if not p.past)
+    assert gone.past and not coming.past
+    result = plan_apply(actor=user, scope=scope, org=world.sa_b1, year=2026, items=[gone, coming], now=now)
+    assert len(result.created) == 2 and result.refused == []
+    record = Meeting.objects.get(title=gone.title)
+    assert result.past == [record]
+    assert record.state == MeetingState.PLANNED and record.notice_published_at is None and record.from_plan
+    assert "其中 1 次日期已过，作为补记安排，不发布通知" in result.message
+    # The existing services decide what follows: no notice for a meeting that has begun …
+    with pytest.raises(ServiceError, match="开始，不能再发布通知"):
+        services.notice_publish(actor=user, scope=scope, meeting=record, now=now)
+    # … but its attendance and minutes are recorded and it is confirmed as held.
+    services.attendance_mark(
+        actor=user,
+        scope=scope,
+        meeting=record,
+        states={a.person_id: "present" for a in record.attendances.all()},
+    )
+    services.minutes_record(
+        actor=user,
+        scope=scope,
+        meeting=record,
+        topics=["学习党章"],
+        chair=world.people.branch_secretary,
+        recorder=world.people.member,
+        now=now,
+    )
+    held = services.meeting_hold(actor=user, scope=scope, meeting=record, now=now)
+    assert held.state == MeetingState.HELD
+    assert Meeting.objects.get(title=coming.title).notice_published_at is None
+
+
+# The secretary's lecture -----------------------------------------------------------------------------
+
+
+def lectures(world, today, org=None):  # type: ignore[no-untyped-def]
+    org = org or world.sa_b1
+    proposals = propose_year(org, 2026, effective_policy(org), WorkdayCalendar.load([2026]), today=today)
+    return of_kind(proposals, MeetingKind.PARTY_LECTURE)
+
+
+def test_the_secretary_is_proposed_for_the_first_lecture_of_the_year(world):
+    first, *others = lectures(world, D(2026, 1, 1))
+    assert first.proposed_lecturer == world.people.branch_secretary
+    assert first.lecturer is None  # a suggestion: what is arranged is what the secretary keeps
+    assert "支部书记每年为党员讲党课次数：每年 1 次（全国基准）" in first.reason
+    assert "建议由支部书记李红梅主讲" in first.reason
+    assert others and all(p.proposed_lecturer is None and "书记" not in p.reason for p in others)
+
+
+def test_late_in_the_year_the_secretary_is_proposed_for_an_upcoming_lecture(world):
+    today = D(2026, 11, 23)
+    proposed = [p for p in lectures(world, today) if p.proposed_lecturer is not None]
+    assert len(proposed) == 1 and not proposed[0].past and proposed[0].date >= today
+
+
+def test_the_secretary_in_post_on_the_lectures_day_is_proposed(world):
+    from zhibu.orgs.models import Post
+
+    Post.objects.filter(org=world.sa_b1, role="secretary").update(ended_on=D(2026, 4, 30))
+    successor = make_person("赵新任", world.sa_b1)
+    make_post(world.sa_b1, successor, "secretary", started_on=D(2026, 7, 1))
+    by_date = {p.date: p for p in lectures(world, D(2026, 5, 10))}
+    proposed = [p for p in by_date.values() if p.proposed_lecturer is not None]
+    # 29 May falls in the vacancy; the first upcoming lecture with a secretary in post is September's.
+    assert [(p.date.month, p.proposed_lecturer) for p in proposed] == [(9, successor)]
+    assert "建议由支部书记赵新任主讲" in proposed[0].reason
+
+
+def test_a_branch_without_a_secretary_gets_no_lecturer_and_is_told_the_post_is_vacant(world):
+    from zhibu.orgs.models import Post
+
+    Post.objects.filter(org=world.sa_b1, role="secretary").update(ended_on=D(2025, 12, 31))
+    first, *others = lectures(world, D(2026, 1, 1))
+    assert all(p.proposed_lecturer is None for p in [first, *others])
+    assert "3月9日支部书记空缺，请另定主讲人" in first.reason
+    assert "每年 1 次（全国基准）" in first.reason
+    assert all("空缺" not in p.reason for p in others)
+
+
+def test_an_overlay_asking_two_secretary_lectures_proposes_the_secretary_twice(world, tmp_path):
+    import shutil
+
+    from django.conf import settings as django_settings
+
+    from zhibu.compliance.packs import load_packs, policies_dir
+
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    shutil.copy(policies_dir() / "national.yaml", folder / "national.yaml")
+    (folder / "twice.yaml").write_text(
+        "pack: test.secretary_twice\n"
+        "title: 测试：书记每年讲两次党课\n"
+        "example: true\n"
+        "extends: national\n"
+        "description: 测试用叠加包。\n"
+        "parameters:\n"
+        "  party_lecture.secretary_per_year:\n"
+        "    value: {count: 2, per: year}\n"
+        "    source: 测试学校党课制度\n",
+        encoding="utf-8",
+    )
+    assert django_settings.configured
+    lib = load_packs(folder)
+    PolicyAssignment.objects.create(org=world.sa, pack_name="test.secretary_twice")
+    policy = effective_policy(world.sa_b1, lib=lib)
+    items = propose_year(world.sa_b1, 2026, policy, WorkdayCalendar.load([2026]), today=D(2026, 1, 1))
+    proposed = [p for p in of_kind(items, MeetingKind.PARTY_LECTURE) if p.proposed_lecturer is not None]
+    assert [p.date.month for p in proposed] == [3, 5]
+    assert all(p.proposed_lecturer == world.people.branch_secretary for p in proposed)
+    assert "每年 2 次（test.secretary_twice）" in proposed[0].reason
+
+
+def test_proposing_costs_the_same_queries_however_many_secretaries_the_branch_had(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from zhibu.orgs.models import Post
+
+    policy = effective_policy(world.sa_b1)
+    calendar = WorkdayCalendar.load([2026])
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            items = propose_year(world.sa_b1, 2026, policy, calendar, today=D(2026, 1, 1))
+            assert [p.proposed_lecturer.name for p in items if p.proposed_lecturer] != []
+        return len(ctx.captured_queries)
+
+    before = count()
+    Post.objects.filter(org=world.sa_b1, role="secretary").update(ended_on=D(2026, 3, 31))
+    for i, month in enumerate((4, 6, 8)):
+        make_post(
+            world.sa_b1, make_person(f"书记{i}", world.sa_b1), "secretary", started_on=D(2026, month, 1)
+        )
+    assert count() == before

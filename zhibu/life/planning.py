@@ -7,6 +7,10 @@ year). Each period gets its meetings spread over it, every one on a working day 
 inside a semester when the period has semester days (a school does not meet in the summer holiday when it
 can avoid it), and never two meetings of one kind of one org in the same week. The theme day keeps the
 policy's fixed day of the month (moved to the next working day), or the month's first working day.
+A meeting whose day is already past (before today, local time) is flagged `past`: the plan page leaves it
+unticked, as it is arranged only to record a meeting held before zhibu was used. The first lectures of
+the year, as many as party_lecture.secretary_per_year asks, propose the branch's secretary on that day
+as their lecturer (the upcoming lectures first, as the past ones are not arranged by default).
 
 `plan_apply` creates the proposals a secretary kept as planned meetings, skipping any period that already
 has its meeting, so applying the same plan twice creates nothing the second time.
@@ -17,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -86,6 +90,11 @@ class ProposedMeeting:
     lecturer: Person | None = None
     lecturer_name: str = ""
     lecture_title: str = ""
+    # The day is before today: not arranged unless chosen (to record a meeting held before zhibu was used).
+    past: bool = False
+    # Who the plan suggests as lecturer (the secretary, for party_lecture.secretary_per_year): the plan
+    # page pre-selects them; `lecturer` stays what was actually chosen, so the choice can be cleared.
+    proposed_lecturer: Person | None = None
 
     @property
     def kind_label(self) -> str:
@@ -99,10 +108,17 @@ class PlanResult:
     created: list[Meeting] = field(default_factory=list)
     skipped: list[ProposedMeeting] = field(default_factory=list)
     refused: list[tuple[ProposedMeeting, str]] = field(default_factory=list)
+    # Those of `created` whose day was already past: a record of meetings held, not a notice to send.
+    past: list[Meeting] = field(default_factory=list)
 
     @property
     def message(self) -> str:
         text = f"已按年度计划安排 {len(self.created)} 次会议"
+        if self.past:
+            text += (
+                f"（其中 {len(self.past)} 次日期已过，作为补记安排，不发布通知；"
+                "请登记出席和会议记录后确认召开）"
+            )
         if self.skipped:
             text += f"，跳过 {len(self.skipped)} 次（同一周期内已有同类会议）"
         if self.refused:
@@ -278,11 +294,30 @@ def _policy_reason(policy: EffectivePolicy, key: str) -> str:
     return f"{parameter.title}：{parameter.display}（{where}）"
 
 
+def _secretary_posts(branch: Organization, year: int) -> list[Post]:
+    """The branch's secretary posts held at some time in `year`, with their holders (one query)."""
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    return list(
+        Post.objects.filter(org=branch, role=PostRole.SECRETARY, started_on__lte=end)
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=start))
+        .select_related("person")
+        .order_by("-started_on", "-pk")
+    )
+
+
+def _holder_on(posts: Sequence[Post], day: dt.date) -> Person | None:
+    """Who holds one of `posts` on `day` (the latest appointed when two overlap), or None."""
+    return next((post.person for post in posts if post.is_current(day)), None)
+
+
 class _Planner:
-    def __init__(self, year: int, policy: EffectivePolicy, calendar: WorkdayCalendar, terms: _Terms) -> None:
+    def __init__(
+        self, year: int, policy: EffectivePolicy, calendar: WorkdayCalendar, terms: _Terms, today: dt.date
+    ) -> None:
         self.year = year
         self.policy = policy
         self.terms = terms
+        self.today = today
         self.placer = _Placer(calendar, terms)
         self.out: list[ProposedMeeting] = []
 
@@ -349,18 +384,54 @@ class _Planner:
             title = f"{self.year}年度{MeetingKind.LIFE_MEETING.label}{suffix}"
             self.add(MeetingKind.LIFE_MEETING, org, placed[0], title, reason, placed[1], whole_year)
 
+    def secretary_lectures(self, branch: Organization) -> None:
+        """Propose the branch's secretary as lecturer of as many of each period's lectures as
+        party_lecture.secretary_per_year asks (upcoming ones first); say so, or that the post is vacant."""
+        key = "party_lecture.secretary_per_year"
+        freq = self.policy.value(key)
+        if not isinstance(freq, Frequency) or freq.count < 1:
+            return
+        lectures = [
+            i for i, p in enumerate(self.out) if p.kind == MeetingKind.PARTY_LECTURE and p.org.pk == branch.pk
+        ]
+        if not lectures:
+            return
+        posts = _secretary_posts(branch, self.year)
+        reason = _policy_reason(self.policy, key)
+        for period in self.periods(freq):
+            inside = [i for i in lectures if period.start <= self.out[i].date <= period.end]
+            holders = {i: _holder_on(posts, self.out[i].date) for i in inside}
+            # Upcoming before past, a day with a secretary in post before one without, then by date.
+            inside.sort(key=lambda i: (self.out[i].past, holders[i] is None, self.out[i].date))
+            for i in inside[: freq.count]:
+                item, holder = self.out[i], holders[i]
+                if holder is None:
+                    note = f"{reason}；{_md(item.date)}支部书记空缺，请另定主讲人"
+                else:
+                    note = f"{reason}；建议由支部书记{holder.name}主讲"
+                self.out[i] = replace(item, reason=f"{item.reason}；{note}", proposed_lecturer=holder)
+
     def add(
         self, kind: str, org: Organization, day: dt.date, title: str, reason: str, note: str, period: Period
     ) -> None:
         full_reason = f"{reason}；{note}" if note else reason
-        self.out.append(ProposedMeeting(kind, org, day, title, full_reason, period.start, period.end))
+        past = day < self.today
+        self.out.append(
+            ProposedMeeting(kind, org, day, title, full_reason, period.start, period.end, past=past)
+        )
 
 
 def propose_year(
-    org: Organization, year: int, policy: EffectivePolicy, calendar: WorkdayCalendar
+    org: Organization,
+    year: int,
+    policy: EffectivePolicy,
+    calendar: WorkdayCalendar,
+    *,
+    today: dt.date | None = None,
 ) -> list[ProposedMeeting]:
     """The meetings `org` (a branch with its groups, a group, or a committee) should hold in `year` under
-    `policy`, each on a working day; refused when the calendar does not know the year's holidays."""
+    `policy`, each on a working day, those before `today` (local date unless given) flagged past; refused
+    when the calendar does not know the year's holidays."""
     if calendar.year_is_estimated(year):
         raise ServiceError(year_unknown_message(year), field="year")
     if org.dissolved_on is not None:
@@ -369,7 +440,7 @@ def propose_year(
         raise ServiceError(
             f"{org.name} 是教育工委：年度会议计划请为其下的党委、党总支、党支部或党小组生成", field="org"
         )
-    planner = _Planner(year, policy, calendar, _Terms.of(org, year))
+    planner = _Planner(year, policy, calendar, _Terms.of(org, year), today or timezone.localdate())
     if org.kind == OrgKind.GROUP:
         groups = [org]
     else:
@@ -382,6 +453,7 @@ def propose_year(
             planner.periodic(org, MeetingKind.PARTY_LECTURE, "party_lecture.period", "党课")
             planner.periodic(org, MeetingKind.THEME_DAY, "theme_day.period", "主题党日")
             planner.life_meeting(org)
+            planner.secretary_lectures(org)
         groups = list(Organization.objects.active().filter(parent=org, kind=OrgKind.GROUP).order_by("path"))
     # A group without members holds no meetings (meeting_create would refuse them: nobody to invite).
     with_members = set(
@@ -448,7 +520,9 @@ def plan_apply(
 ) -> PlanResult:
     """Create the kept proposals of `org`'s plan for `year` as planned meetings; a period that already has
     its meeting (of that kind, for that org) is skipped, so applying twice creates nothing new. Each meeting
-    is created by meeting_create (with its invitees); one it refuses is listed with the reason."""
+    is created by meeting_create (with its invitees); one it refuses is listed with the reason. A kept
+    proposal whose day is past is created all the same (planned, notice unpublished: the record of a
+    meeting held before zhibu was used), and counted apart in the result."""
     if not scope.can_view_path(org.path):
         raise NotFound("找不到该党组织")
     if not scope.can_manage_path(org.path):
@@ -467,6 +541,7 @@ def plan_apply(
     existing = _existing_per_period(items)
     at = default_start_time()
     tz = timezone.get_current_timezone()
+    today = timezone.localdate(now) if now is not None else timezone.localdate()
     result = PlanResult()
     for item in items:
         key = (item.org.pk, item.kind, item.period_start)
@@ -493,4 +568,6 @@ def plan_apply(
             result.refused.append((item, exc.message))
             continue
         result.created.append(meeting)
+        if item.date < today:
+            result.past.append(meeting)
     return result

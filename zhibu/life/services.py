@@ -251,14 +251,15 @@ def _check_notice(scope: Scope, data: Mapping[str, Any], now: dt.datetime) -> _N
     lecturer = _check_person(scope, data.get("lecturer"), "主讲人", "lecturer")
     lecturer_name = _text(data.get("lecturer_name"), "主讲人姓名", "lecturer_name", limit=100)
     lecture_title = _text(data.get("lecture_title"), "党课题目", "lecture_title")
-    # A lecture placed by the yearly plan may wait for its lecturer and title until its notice is published.
-    placeholder = bool(data.get("from_plan")) and lecturer is None and not lecturer_name and not lecture_title
-    if inv.counts_as(kind, also, MeetingKind.PARTY_LECTURE) and not placeholder:
-        if lecturer is None and not lecturer_name:
-            raise ServiceError("党课应填写主讲人（本单位人员或外来主讲人姓名）", field="lecturer")
+    # A lecture placed by the yearly plan may wait for its lecturer and/or title until its notice is
+    # published (notice_publish and meeting_hold check both).
+    deferred = bool(data.get("from_plan"))
+    if inv.counts_as(kind, also, MeetingKind.PARTY_LECTURE):
         if lecturer is not None and lecturer_name:
             raise ServiceError("主讲人请选择本单位人员或填写外来主讲人姓名，二者选一", field="lecturer_name")
-        if not lecture_title:
+        if not deferred and lecturer is None and not lecturer_name:
+            raise ServiceError("党课应填写主讲人（本单位人员或外来主讲人姓名）", field="lecturer")
+        if not deferred and not lecture_title:
             raise ServiceError("党课应填写党课题目", field="lecture_title")
     elif lecturer is not None or lecturer_name or lecture_title:
         raise ServiceError("只有党课（或同时计为党课的会议）填写主讲人和党课题目", field="lecturer")
