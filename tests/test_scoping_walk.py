@@ -79,6 +79,7 @@ def test_no_route_gives_school_a_anything_of_school_b(world, client_as, persona)
         "attachment_id": str(b_attachment.pk),
         "attendance_id": str(b_meeting.attendances.first().pk),
         "talk_id": str(_b_talk(world).pk),
+        "rectification_id": str(_b_rectification(world).pk),
         # A feed link to school B's branch signed as though it were made for this user of school A.
         "token": org_token(world.sb_b1.code, getattr(world.users, persona).pk),
     }
@@ -203,6 +204,36 @@ def _b_talk(world):  # type: ignore[no-untyped-def]
         topic="钱七与孙八 SB-B1",
         summary="孙八",
         today=dt.date(2026, 11, 23),
+    )
+
+
+def _b_rectification(world):  # type: ignore[no-untyped-def]
+    """A rectification item of school B's life meeting, owned by its member and naming them."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from zhibu.core.scoping import system_scope
+    from zhibu.life import services
+    from zhibu.life.talks import rectification_add
+
+    scope = system_scope()
+    meeting = services.meeting_create(
+        actor=None,
+        scope=scope,
+        org=world.sb_b1,
+        kind="life_meeting",
+        title="第二小学党总支第一党支部组织生活会",
+        starts_at=timezone.now() - dt.timedelta(hours=1),
+        now=timezone.now() - dt.timedelta(days=3),
+    )
+    return rectification_add(
+        actor=None,
+        scope=scope,
+        meeting=meeting,
+        item="钱七 SB-B1 整改",
+        owner=world.people.outsider,
+        due_on=timezone.localdate() + dt.timedelta(days=30),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zipfile
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,8 +24,11 @@ from zhibu.life.models import (
     Attendance,
     Ballot,
     BallotReceipt,
+    Criticism,
     Meeting,
+    MeetingAttachment,
     MeetingState,
+    Rectification,
     Talk,
     Vote,
     VoteCast,
@@ -87,6 +91,9 @@ def written() -> tuple[Any, ...]:
         BallotReceipt.objects.count(),
         VoteCast.objects.count(),
         Talk.objects.count(),
+        list(MeetingAttachment.objects.order_by("pk").values_list("title", "withdrawn_at")),
+        Criticism.objects.count(),
+        list(Rectification.objects.order_by("pk").values_list("done_on", "evidence")),
         AuditEntry.objects.count(),
     )
 
@@ -231,6 +238,111 @@ def test_a_meeting_is_arranged_held_voted_and_recorded_through_the_api(world, br
     assert held["votes"][0]["passed"] is True
     listed = ok(api.get(f"{URL}/meetings/", {"year": timezone.localdate().year, "state": "held"}))
     assert [(m["id"], m["invited"], m["present"]) for m in listed["items"]] == [(mid, 5, 4)]
+
+
+def test_a_branchs_year_is_planned_held_checked_in_voted_and_printed_through_the_api(world, branch):
+    """The issue's whole way: the year's plan, one planned assembly held with check-in, a vote, minutes and
+    a photo of the sign-in sheet, then its record and the year's ledger downloaded — all through the API."""
+    import io
+
+    from openpyxl import load_workbook
+
+    year = _known_year()
+    api = branch.secretary
+    applied = ok(send(api, "post", f"{URL}/plan/apply/", {"org": "SA-B1", "year": year, "all": True}))
+    assemblies = [
+        m for m in applied["created"] if m["kind"] == "general_assembly" and m["org"]["code"] == "SA-B1"
+    ]
+    assert assemblies and all(m["from_plan"] for m in applied["created"])
+    mid = assemblies[-1]["id"]
+    # The branch holds the plan's last assembly today: its notice moves to half an hour from now.
+    moved = ok(send(api, "patch", f"{URL}/meetings/{mid}/", {"starts_at": soon(30), "place": "三楼会议室"}))
+    assert moved["from_plan"] and moved["place"] == "三楼会议室"
+    ok(send(api, "post", f"{URL}/meetings/{mid}/publish/"))
+
+    token = token_of(mid)
+    for client in (branch.member, api, branch.fifth, branch.school):
+        assert (
+            ok(send(client, "post", f"{URL}/check-in/", {"token": token}))["attendance"]["state"] == "present"
+        )
+    time_passes_to_the_start(mid)
+    marked = ok(
+        send(
+            api, "post", f"{URL}/meetings/{mid}/attendance/", {"states": {branch.people.fourth.pk: "absent"}}
+        )
+    )
+    assert marked["quorum"]["met"] and marked["hold_missing"] == ["会议记录尚未填写议题"]
+
+    vote = ok(send(api, "post", f"{URL}/meetings/{mid}/votes/", {"title": TITLE, "secret": True}), 201)
+    for client in (branch.member, api, branch.fifth, branch.school):
+        ok(send(client, "post", f"{URL}/votes/{vote['id']}/ballot/", {"choice": "in_favour"}))
+    closed = ok(send(api, "post", f"{URL}/votes/{vote['id']}/close/", {}))
+    assert closed["passed"] is True and closed["in_favour"] == 4
+
+    minutes = {
+        "topics": ["调整支部委员分工"],
+        "speakers": [{"person_id": world.people.branch_secretary.pk, "summary": "说明分工调整的理由"}],
+        "resolutions": ["通过支部委员分工调整方案"],
+        "chair_id": world.people.branch_secretary.pk,
+        "recorder_id": world.people.member.pk,
+    }
+    recorded = ok(send(api, "post", f"{URL}/meetings/{mid}/minutes/", minutes))
+    assert recorded["minutes"]["topics"] == ["调整支部委员分工"]
+    photo = ok(upload(api, mid, PNG, "签到表.png", title="会议签到表"), 201)
+    held = ok(send(api, "post", f"{URL}/meetings/{mid}/hold/"))
+    assert held["state"] == "held" and [a["title"] for a in held["attachments"]] == ["会议签到表"]
+    assert body_of(api.get(photo["download_url"])) == PNG
+
+    docx = api.get(f"{URL}/meetings/{mid}/minutes.docx")
+    assert docx.status_code == 200, docx.content[:300]
+    with zipfile.ZipFile(io.BytesIO(docx.content)) as zf:
+        text = zf.read("word/document.xml").decode()
+    assert "调整支部委员分工" in text and "通过支部委员分工调整方案" in text
+    ledger = api.get(f"{URL}/ledger.xlsx", {"org": "SA-B1", "year": year})
+    assert ledger.status_code == 200, ledger.content[:300]
+    cells = {
+        str(c.value)
+        for ws in load_workbook(io.BytesIO(ledger.content)).worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.value is not None
+    }
+    assert any(held["title"] in c for c in cells), "the ledger lists the meeting held"
+
+
+def test_minutes_saved_over_a_vote_result_added_since_they_were_read_are_refused(world, branch):
+    api = branch.secretary
+    mid = create(api)["id"]
+    for client in (api, branch.member, branch.fifth):
+        ok(send(client, "post", f"{URL}/check-in/", {"token": token_of(mid)}))
+    time_passes_to_the_start(mid)
+    body = {
+        "topics": ["调整支部委员分工"],
+        "chair_id": world.people.branch_secretary.pk,
+        "recorder_id": world.people.member.pk,
+    }
+    read = ok(api.get(f"{URL}/meetings/{mid}/"))["minutes_fingerprint"]
+    saved = ok(send(api, "post", f"{URL}/meetings/{mid}/minutes/", {**body, "seen": read}))
+    assert saved["minutes_fingerprint"] != read, "the fingerprint follows the minutes"
+    form = saved["minutes_fingerprint"]
+
+    # Closing a vote adds its result to the resolutions after the secretary's form was read.
+    vid = ok(send(api, "post", f"{URL}/meetings/{mid}/votes/", {"title": TITLE}), 201)["id"]
+    for client in (api, branch.member, branch.fifth):
+        ok(send(client, "post", f"{URL}/votes/{vid}/ballot/", {"choice": "in_favour"}))
+    ok(send(api, "post", f"{URL}/votes/{vid}/close/", {}))
+    now = ok(api.get(f"{URL}/meetings/{mid}/"))
+    assert now["minutes"]["resolutions"] and now["minutes_fingerprint"] != form
+
+    stale = {**body, "resolutions": ["手写的决议"], "seen": form}
+    refused(send(api, "post", f"{URL}/meetings/{mid}/minutes/", stale), 400, "已有更新", written())
+    fresh = {
+        **stale,
+        "resolutions": [*now["minutes"]["resolutions"], "手写的决议"],
+        "seen": now["minutes_fingerprint"],
+    }
+    again = ok(send(api, "post", f"{URL}/meetings/{mid}/minutes/", fresh))
+    assert again["minutes"]["resolutions"][-1] == "手写的决议"
 
 
 def test_the_member_sees_their_next_meetings_and_open_ballots(world, branch):
@@ -760,3 +872,368 @@ def test_odd_bodies_get_a_chinese_4xx_and_write_nothing(world, branch):
             response = send(branch.secretary, method, url, body)
             assert_chinese_error(response)
             assert written() == before, (method, url, name)
+
+
+# Attachments ------------------------------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+PDF_BYTES = b"%PDF-1.4\n" + b"0" * 32
+
+
+def upload(client: Client, mid: int, content: bytes, name: str, title: str = "") -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data: dict[str, Any] = {"file": SimpleUploadedFile(name, content)}
+    if title:
+        data["title"] = title
+    return client.post(f"{URL}/meetings/{mid}/attachments/", data)
+
+
+def body_of(response: Any) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else bytes(response.content)
+
+
+def test_attachments_are_uploaded_downloaded_and_withdrawn_through_the_api(world, branch):
+    api = branch.secretary
+    mid = create(api)["id"]
+    sheet = ok(upload(api, mid, PNG, "签到表.png", title="签到表"), 201)
+    assert (sheet["title"], sheet["content_type"], sheet["size"]) == ("签到表", "image/png", len(PNG))
+    slides = ok(upload(api, mid, PDF_BYTES, "党课讲稿.pdf"), 201)
+    assert slides["title"] == "党课讲稿.pdf" and slides["content_type"] == "application/pdf"
+    detail = ok(api.get(f"{URL}/meetings/{mid}/"))
+    assert [a["id"] for a in detail["attachments"]] == [sheet["id"], slides["id"]]
+
+    # An invitee sees the meeting's attachments and downloads them, as on the page; each download audited.
+    exports = AuditEntry.objects.filter(action="export").count()
+    got = branch.member.get(sheet["download_url"])
+    assert got.status_code == 200 and body_of(got) == PNG and got["Content-Type"] == "image/png"
+    assert "attachment" in got["Content-Disposition"]
+    assert AuditEntry.objects.filter(action="export").count() == exports + 1
+
+    withdrawn = ok(send(api, "post", f"{URL}/attachments/{slides['id']}/withdraw/", {"reason": "传错了文件"}))
+    assert withdrawn["withdrawn_at"] is not None and withdrawn["withdrawn_reason"] == "传错了文件"
+    kept = ok(api.get(f"{URL}/meetings/{mid}/"))["attachments"]
+    assert [(a["title"], a["withdrawn_reason"]) for a in kept] == [
+        ("签到表", ""),
+        ("党课讲稿.pdf", "传错了文件"),
+    ]
+
+    before = written()
+    refused(
+        send(api, "post", f"{URL}/attachments/{slides['id']}/withdraw/", {"reason": "再撤"}),
+        400,
+        "已撤回",
+        before,
+    )
+    refused(upload(api, mid, b"just some text", "记录.txt"), 400, "不是", before)
+    refused(upload(branch.member, mid, PNG, "照片.png"), 403, "无权管理", before)
+    refused(
+        send(branch.member, "post", f"{URL}/attachments/{sheet['id']}/withdraw/", {"reason": "不要了"}),
+        403,
+        "无权管理",
+        before,
+    )
+    data = refused(api.post(f"{URL}/meetings/{mid}/attachments/", {"title": "没有文件"}), 422, "必填", before)
+    assert "file" in data["errors"]
+    for response in (
+        upload(branch.outsider, mid, PNG, "照片.png"),
+        branch.outsider.get(sheet["download_url"]),
+        send(branch.outsider, "post", f"{URL}/attachments/{sheet['id']}/withdraw/", {"reason": "x"}),
+    ):
+        refused(response, 404, "不存在", before)
+
+
+def test_an_attachment_over_the_size_limit_is_refused_and_nothing_is_kept(world, branch, settings):
+    mid = create(branch.secretary)["id"]
+    settings.ZHIBU_MAX_UPLOAD_BYTES = 16
+    before = written()
+    refused(upload(branch.secretary, mid, PNG, "大照片.png"), 400, "超过", before)
+
+
+def test_the_meeting_detail_runs_the_same_queries_for_one_attachment_and_for_three(world, branch):
+    api = branch.secretary
+    mid = create(api)["id"]
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            ok(api.get(f"{URL}/meetings/{mid}/"))
+        return len(ctx.captured_queries)
+
+    ok(upload(api, mid, PNG, "一.png"), 201)
+    one = queries()
+    ok(upload(api, mid, PNG, "二.png"), 201)
+    ok(upload(api, mid, PDF_BYTES, "三.pdf"), 201)
+    assert len(ok(api.get(f"{URL}/meetings/{mid}/"))["attachments"]) == 3
+    assert queries() == one
+
+
+# The life meeting -------------------------------------------------------------------------------------
+
+
+def test_a_life_meeting_is_prepared_held_and_rectified_through_the_api(world, branch):
+    api, p = branch.secretary, world.people
+    today = timezone.localdate()
+    life = create(api, kind="life_meeting", title="2026年度组织生活会", starts_at=soon(60 * 24))
+    mid = life["id"]
+    life_url = f"{URL}/meetings/{mid}/life"
+
+    # Before it: opinions gathered (one unnamed) and a talk of the secretary with 周思远 as its preparation.
+    named = ok(
+        send(
+            api,
+            "post",
+            f"{life_url}/criticisms/",
+            {"kind": "opinion", "text": "多开展集体备课", "speaker_id": p.member.pk},
+        ),
+        201,
+    )
+    assert named["speaker"]["name"] == "张三丰" and named["kind_label"] == "会前征求的意见"
+    ok(send(api, "post", f"{life_url}/criticisms/", {"kind": "opinion", "text": "家长建议多家访"}), 201)
+    ok(
+        send(
+            api,
+            "post",
+            f"{URL}/talks/",
+            {
+                "org": "SA-B1",
+                "held_on": today.isoformat(),
+                "person_a_id": p.branch_secretary.pk,
+                "person_b_id": branch.people.fourth.pk,
+                "topic": "会前谈心",
+                "summary": "周思远的家庭困难",
+                "before_life_meeting_id": mid,
+            },
+        ),
+        201,
+    )
+    record = ok(api.get(f"{life_url}/"))
+    assert not record["started"] and record["can_manage"]
+    assert [o["text"] for o in record["opinions"]] == ["多开展集体备课", "家长建议多家访"]
+    assert record["talks"][0]["summary"] == "周思远的家庭困难"
+    # The invitee sees the record, but not the summary of a talk they were not part of.
+    theirs = ok(branch.member.get(f"{life_url}/"))
+    assert theirs["talks"][0]["topic"] == "会前谈心" and theirs["talks"][0]["summary"] is None
+    assert "家庭困难" not in json.dumps(theirs, ensure_ascii=False) and not theirs["can_manage"]
+    assert ok(branch.fourth.get(f"{life_url}/"))["talks"][0]["summary"] == "周思远的家庭困难"
+
+    before = written()
+    refused(
+        send(
+            api, "post", f"{life_url}/criticisms/", {"kind": "self", "text": "x", "speaker_id": p.member.pk}
+        ),
+        400,
+        "才开始",
+        before,
+    )
+    data = refused(
+        send(
+            api,
+            "post",
+            f"{life_url}/criticisms/",
+            {"kind": "opinion", "text": "x", "speaker_id": p.outsider.pk},
+        ),
+        400,
+        "不在",
+        before,
+    )
+    assert "钱七" not in json.dumps(data, ensure_ascii=False) and "speaker_id" in data["errors"]
+
+    time_passes_to_the_start(mid)
+    ok(
+        send(
+            api,
+            "post",
+            f"{life_url}/criticisms/",
+            {"kind": "self", "text": "学习不够深入", "speaker_id": p.member.pk},
+        ),
+        201,
+    )
+    mutual = ok(
+        send(
+            api,
+            "post",
+            f"{life_url}/criticisms/",
+            {
+                "kind": "mutual",
+                "text": "备课组活动参加少",
+                "speaker_id": p.branch_secretary.pk,
+                "about_id": p.member.pk,
+            },
+        ),
+        201,
+    )
+    assert mutual["about"]["name"] == "张三丰"
+    due = today + dt.timedelta(days=30)
+    item = ok(
+        send(
+            api,
+            "post",
+            f"{life_url}/rectifications/",
+            {"item": "每月参加一次集体备课", "owner_id": p.member.pk, "due_on": due.isoformat()},
+        ),
+        201,
+    )
+    assert item["owner"]["name"] == "张三丰" and item["done_on"] is None and not item["overdue"]
+
+    record = ok(api.get(f"{life_url}/"))
+    assert record["started"]
+    zhang = next(r for r in record["people"] if r["person"]["name"] == "张三丰")
+    assert zhang["spoken"] and [c["text"] for c in zhang["received"]] == ["备课组活动参加少"]
+    assert "张三丰" not in record["not_spoken"] and "吴晓东" in record["not_spoken"]
+    assert [m["text"] for m in record["mutual"]] == ["备课组活动参加少"]
+
+    # The invitees may not record; another invitee may not mark the owner's item done; school B sees nothing.
+    before = written()
+    for client, method, path, body in (
+        (branch.member, "post", "/criticisms/", {"kind": "self", "text": "x", "speaker_id": p.member.pk}),
+        (
+            branch.member,
+            "post",
+            "/rectifications/",
+            {"item": "x", "owner_id": p.member.pk, "due_on": due.isoformat()},
+        ),
+    ):
+        refused(send(client, method, f"{life_url}{path}", body), 403, "无权办理", before)
+    # An invitee who names someone of another school hears only that they may not record.
+    opinion = {"kind": "mutual", "text": "x", "speaker_id": p.member.pk, "about_id": p.outsider.pk}
+    refused(send(branch.member, "post", f"{life_url}/criticisms/", opinion), 403, "无权办理", before)
+    done_url = f"{URL}/rectifications/{item['id']}/done/"
+    refused(
+        send(branch.fifth, "post", done_url, {"done_on": today.isoformat(), "evidence": "x"}),
+        403,
+        "无权办理",
+        before,
+    )
+    for method, url, body in (
+        ("get", f"{life_url}/", None),
+        ("post", f"{life_url}/criticisms/", {"kind": "opinion", "text": "x"}),
+        (
+            "post",
+            f"{life_url}/rectifications/",
+            {"item": "x", "owner_id": p.member.pk, "due_on": due.isoformat()},
+        ),
+        ("post", done_url, {"done_on": today.isoformat(), "evidence": "x"}),
+    ):
+        refused(send(branch.outsider, method, url, body), 404, "不存在", before)
+    late = (today + dt.timedelta(days=1)).isoformat()
+    refused(
+        send(branch.member, "post", done_url, {"done_on": late, "evidence": "x"}), 400, "晚于今天", before
+    )
+
+    # Its owner marks it done from their phone.
+    done = ok(
+        send(
+            branch.member, "post", done_url, {"done_on": today.isoformat(), "evidence": "已参加11月集体备课"}
+        )
+    )
+    assert done["done_on"] == today.isoformat() and not done["may_mark_done"]
+    refused(
+        send(api, "post", done_url, {"done_on": today.isoformat(), "evidence": "x"}), 400, "已于", written()
+    )
+
+
+def test_the_life_record_is_only_for_life_meetings_and_reads_in_fixed_queries(world, branch):
+    api, p = branch.secretary, world.people
+    assembly = create(api)["id"]
+    before = written()
+    refused(api.get(f"{URL}/meetings/{assembly}/life/"), 404, "不是组织生活会", before)
+    refused(
+        send(api, "post", f"{URL}/meetings/{assembly}/life/criticisms/", {"kind": "opinion", "text": "x"}),
+        404,
+        "不是组织生活会",
+        before,
+    )
+    mid = create(api, kind="life_meeting", title="组织生活会", starts_at=soon(60))["id"]
+    life_url = f"{URL}/meetings/{mid}/life"
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            ok(api.get(f"{life_url}/"))
+        return len(ctx.captured_queries)
+
+    ok(
+        send(
+            api,
+            "post",
+            f"{life_url}/criticisms/",
+            {"kind": "opinion", "text": "一", "speaker_id": p.member.pk},
+        ),
+        201,
+    )
+    one = queries()
+    for text, person in (("二", p.branch_secretary), ("三", p.school_secretary)):
+        body = {"kind": "opinion", "text": text, "speaker_id": person.pk, "about_id": p.member.pk}
+        ok(send(api, "post", f"{life_url}/criticisms/", body), 201)
+    assert len(ok(api.get(f"{life_url}/"))["opinions"]) == 3
+    assert queries() == one
+
+
+# Files ------------------------------------------------------------------------------------------------
+
+
+def test_the_minutes_and_the_ledger_are_downloaded_by_those_who_oversee_the_branch(world, branch):
+    api = branch.secretary
+    mid = create(api, title="第四季度支部党员大会")["id"]
+    exports = AuditEntry.objects.filter(action="export").count()
+    docx = api.get(f"{URL}/meetings/{mid}/minutes.docx")
+    assert docx.status_code == 200 and docx.content[:2] == b"PK"
+    assert docx["Content-Type"].startswith("application/vnd.openxmlformats-officedocument.wordprocessingml")
+    year = timezone.localdate().year
+    xlsx = api.get(f"{URL}/ledger.xlsx", {"org": "SA-B1", "year": year})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK" and "spreadsheetml" in xlsx["Content-Type"]
+    pdf = api.get(f"{URL}/ledger.pdf", {"org": "SA-B1"})
+    assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-" and pdf["Content-Type"] == "application/pdf"
+    assert AuditEntry.objects.filter(action="export").count() == exports + 3
+
+    before = written()
+    # An invitee is not given the record (it names everyone's attendance); school B gets nothing.
+    refused(branch.member.get(f"{URL}/meetings/{mid}/minutes.docx"), 404, "不存在", before)
+    refused(branch.outsider.get(f"{URL}/meetings/{mid}/minutes.docx"), 404, "不存在", before)
+    refused(branch.outsider.get(f"{URL}/ledger.xlsx", {"org": "SA-B1", "year": year}), 404, "不存在", before)
+    refused(branch.member.get(f"{URL}/ledger.pdf", {"org": "SA-B1", "year": year}), 404, "不存在", before)
+    data = refused(api.get(f"{URL}/ledger.xlsx"), 422, "必填", before)
+    assert "org" in data["errors"]
+    refused(api.get(f"{URL}/ledger.xlsx", {"org": "SA-B1", "year": 1999}), 422, "不能小于", before)
+
+
+def test_the_openapi_document_describes_the_files_the_life_routes_return(db, client):
+    doc = client.get("/api/v1/openapi.json").json()
+    for path, content_type in (
+        ("/api/v1/life/meetings/{meeting_id}/minutes.docx", "wordprocessingml"),
+        ("/api/v1/life/ledger.xlsx", "spreadsheetml"),
+        ("/api/v1/life/ledger.pdf", "application/pdf"),
+        ("/api/v1/life/attachments/{attachment_id}/", "image/png"),
+    ):
+        operation = doc["paths"][path]["get"]
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in operation["summary"]), path
+        assert any(content_type in c for c in operation["responses"]["200"]["content"]), path
+    upload_body = doc["paths"]["/api/v1/life/meetings/{meeting_id}/attachments/"]["post"]["requestBody"]
+    assert "multipart/form-data" in upload_body["content"]
+
+
+def test_odd_uploads_and_file_queries_get_a_chinese_4xx_and_write_nothing(world, branch, api_as, settings):
+    api = branch.secretary
+    mid = create(api)["id"]
+    fresh = api_as(world.users.branch_secretary)  # its first request loads the middleware of that moment
+    before = written()
+    refused(send(api, "post", f"{URL}/meetings/{mid}/attachments/", {"title": "x"}), 422, "必填", before)
+    refused(upload(api, mid, PNG, "照片.png", title="签到\x00表"), 400, "NUL", before)
+    # The route refuses it by field even without the middleware.
+    settings.MIDDLEWARE = [
+        m for m in settings.MIDDLEWARE if not m.endswith("RejectUnstorableInputMiddleware")
+    ]
+    data = refused(upload(fresh, mid, PNG, "照片.png", title="签到\x00表"), 400, "空字符", before)
+    assert "title" in data["errors"]
+    refused(upload(api, mid, PNG, "照片.png", title="长" * 201), 400, "不能超过", before)
+    refused(upload(api, mid, b"", "空.png"), 400, "是空的", before)
+    refused(upload(api, 999999, PNG, "照片.png"), 404, "不存在", before)
+    refused(api.get(f"{URL}/meetings/999999/minutes.docx"), 404, "不存在", before)
+    refused(api.get(f"{URL}/attachments/999999/"), 404, "不存在", before)
+    refused(api.get(f"{URL}/ledger.pdf", {"org": "SA-B1", "year": "今年"}), 422, "整数", before)
+    refused(api.get(f"{URL}/ledger.xlsx", {"org": "NO-SUCH"}), 404, "不存在", before)
+    refused(
+        send(api, "post", f"{URL}/rectifications/999999/done/", {"done_on": "2026-01-01", "evidence": "x"}),
+        404,
+        "不存在",
+        before,
+    )

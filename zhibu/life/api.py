@@ -1,6 +1,7 @@
 """API routes for organisational life (组织生活): meetings with their notice, invitees, leave, check-in,
-attendance, minutes and holding; the year's plan; votes; talks and their coverage; and a member's own
-meetings and ballots.
+attendance, minutes, attachments and holding; the year's plan; votes; talks and their coverage; the life
+meeting's opinions, criticism and rectification items; a meeting's record (.docx) and the year's ledger
+(.xlsx, .pdf); and a member's own meetings and ballots.
 
 The routes parse input, call one service of life/services.py, life/voting.py or life/planning.py and
 format the result; every rule is checked there and refused with its Chinese reason. A meeting is scoped
@@ -25,7 +26,8 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from ninja import P, PathEx, Query, Router, Schema
+from ninja import File, Form, P, PathEx, Query, Router, Schema
+from ninja.files import UploadedFile as NinjaUploadedFile
 from ninja.responses import Status as HttpStatus
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
@@ -43,27 +45,35 @@ from zhibu.api import (
     request_scope_of,
 )
 from zhibu.compliance.packs import effective_policy
+from zhibu.core.audit import audit_record
 from zhibu.core.calendar import WorkdayCalendar
-from zhibu.core.errors import NotFound, ServiceError
+from zhibu.core.downloads import stored_file_response
+from zhibu.core.errors import NotFound, NotPermitted, ServiceError
 from zhibu.core.scoping import Scope
 from zhibu.development import services as development
 from zhibu.development.api import CaseOut, case_out
 from zhibu.development.models import DevelopmentCase, VotePurpose
 from zhibu.life import planning, selectors, services, talks, voting
+from zhibu.life.documents import DOCX
+from zhibu.life.ledger import PDF, XLSX
 from zhibu.life.models import (
     Attendance,
     AttendanceRole,
     AttendanceState,
+    Criticism,
+    CriticismKind,
     Meeting,
     MeetingAttachment,
     MeetingKind,
     MeetingState,
+    Rectification,
     Talk,
     TalkRelation,
     Vote,
     VoteChoice,
     VoteState,
 )
+from zhibu.life.views_ledger import ledger_download, minutes_download  # the pages' downloads too
 from zhibu.orgs.api import CODE_MAX, OrgRef, org_for_field
 from zhibu.orgs.models import Organization
 from zhibu.people.models import Person
@@ -163,10 +173,14 @@ class QuorumOut(Schema):
 
 class AttachmentOut(Schema):
     id: int
+    meeting_id: int
     title: str
     size: int
     content_type: str
     uploaded_at: dt.datetime
+    withdrawn_at: dt.datetime | None = Field(description="撤回时间（未撤回为 null；撤回的文件仍保留）")
+    withdrawn_reason: str
+    download_url: str = Field(description="下载地址（接口）")
 
 
 class ChoiceOut(Schema):
@@ -226,6 +240,11 @@ class MeetingDetailOut(MeetingOut):
     cancelled_reason: str
     minutes: MinutesOut
     minutes_recorded_at: dt.datetime | None
+    minutes_fingerprint: str = Field(
+        description=(
+            "会议记录的指纹：保存会议记录时作为 seen 传回，记录在此后有变化（如表决结果已记入决议）则拒绝保存"
+        )
+    )
     quorum: QuorumOut
     can_manage: bool = Field(description="当前用户能否管理此会议")
     check_in_url: str | None = Field(description="签到二维码的地址（仅会议管理者可见）")
@@ -302,6 +321,13 @@ class MinutesIn(InputSchema):
     resolutions: list[Annotated[str, Field(max_length=2000)]] = Field([], max_length=100)
     chair_id: int | None = Field(None, ge=1, le=MAX_INT)
     recorder_id: int | None = Field(None, ge=1, le=MAX_INT)
+    seen: str | None = Field(
+        None,
+        max_length=64,
+        description=(
+            "读取时会议详情中的 minutes_fingerprint；传入后，若会议记录此后已有变化则拒绝保存，以免覆盖"
+        ),
+    )
 
 
 class LeaveDecisionIn(InputSchema):
@@ -513,7 +539,75 @@ class CoverageOut(Schema):
     relations: list[CoverageRelationOut]
 
 
+class CriticismOut(Schema):
+    id: int
+    kind: CriticismKind
+    kind_label: str
+    speaker: PersonRef | None = Field(description="发言人（会前意见可不署名，为 null）")
+    about: PersonRef | None = Field(description="意见或批评的对象")
+    text: str
+    created_at: dt.datetime
+
+
+class SelfCriticismOut(Schema):
+    person: PersonRef
+    attendance_state: AttendanceState
+    excused: bool = Field(description="已请假")
+    spoken: bool = Field(description="已有自我批评的记录")
+    texts: list[CriticismOut] = Field(description="本人的自我批评")
+    received: list[CriticismOut] = Field(description="他人对本人的批评")
+
+
+class RectificationOut(Schema):
+    id: int
+    meeting_id: int
+    item: str
+    owner: PersonRef
+    due_on: dt.date
+    done_on: dt.date | None
+    evidence: str
+    overdue: bool = Field(description="已过完成时限仍未完成")
+    may_mark_done: bool = Field(description="当前用户能否标记完成（管理者或责任人）")
+
+
+class LifeMeetingOut(Schema):
+    meeting: MeetingOut
+    started: bool = Field(description="会议已开始（开始前只能记录会前征求的意见）")
+    can_manage: bool = Field(description="当前用户能否记录批评和整改事项")
+    opinions: list[CriticismOut] = Field(description="会前征求的意见")
+    talks: list[TalkOut] = Field(description="会前谈心谈话（谈话要点仅谈话双方和支部管理者可见）")
+    people: list[SelfCriticismOut] = Field(description="参会人员的自我批评和收到的批评，按姓名")
+    mutual: list[CriticismOut] = Field(description="相互批评")
+    not_spoken: list[str] = Field(description="尚无自我批评记录的参会人员")
+    rectifications: list[RectificationOut]
+
+
+class CriticismIn(InputSchema):
+    kind: CriticismKind = Field(description="opinion 会前征求的意见、self 自我批评、mutual 相互批评")
+    text: str = Field(min_length=1, max_length=5000)
+    speaker_id: int | None = Field(None, ge=1, le=MAX_INT, description="发言人 id（会前意见可不署名）")
+    about_id: int | None = Field(None, ge=1, le=MAX_INT, description="对象 id（相互批评必填）")
+
+
+class RectificationIn(InputSchema):
+    item: str = Field(min_length=1, max_length=300, description="整改事项")
+    owner_id: int = Field(ge=1, le=MAX_INT, description="责任人 id（参会人员）")
+    due_on: IsoDate = Field(description="完成时限")
+
+
+class RectificationDoneIn(InputSchema):
+    done_on: IsoDate = Field(description="完成日期")
+    evidence: str = Field(min_length=1, max_length=2000, description="完成情况")
+
+
+class LedgerQuery(QuerySchema):
+    org: str = Field(max_length=CODE_MAX, description="党组织代码")
+    year: int | None = Field(None, ge=YEAR_MIN, le=YEAR_MAX, description="年度（默认今年）")
+
+
 MeetingId = PathEx[int, P(ge=1, le=MAX_INT, description="会议 id")]
+AttachmentId = PathEx[int, P(ge=1, le=MAX_INT, description="附件 id")]
+RectificationId = PathEx[int, P(ge=1, le=MAX_INT, description="整改事项 id")]
 AttendanceId = PathEx[int, P(ge=1, le=MAX_INT, description="出席记录 id")]
 VoteId = PathEx[int, P(ge=1, le=MAX_INT, description="表决 id")]
 
@@ -649,6 +743,20 @@ def _vote_out(
     }
 
 
+def attachment_out(f: MeetingAttachment) -> dict[str, Any]:
+    return {
+        "id": f.pk,
+        "meeting_id": f.meeting_id,
+        "title": f.title,
+        "size": f.size,
+        "content_type": f.content_type,
+        "uploaded_at": f.uploaded_at,
+        "withdrawn_at": f.withdrawn_at,
+        "withdrawn_reason": f.withdrawn_reason,
+        "download_url": reverse("api:life_attachment_download", kwargs={"attachment_id": f.pk}),
+    }
+
+
 def _check_in_url(request: HttpRequest, meeting: Meeting) -> str:
     try:
         path = reverse("life:check_in", args=[meeting.check_in_token])
@@ -672,7 +780,8 @@ def meeting_detail_out(request: HttpRequest, scope: Scope, meeting_id: int) -> d
     quorum = services.quorum_status(meeting)
     opens, closes = services.check_in_window(meeting)
     minutes = meeting.minutes or {}
-    attachments = MeetingAttachment.objects.filter(meeting=meeting, withdrawn_at__isnull=True)
+    # Withdrawn ones too, marked so (as on the meeting's page): they stay on record as evidence.
+    attachments = MeetingAttachment.objects.filter(meeting=meeting).order_by("uploaded_at", "pk")
     votes = list(Vote.objects.filter(meeting=meeting).order_by("opened_at", "pk"))
     person = _own_person(scope) if votes else None
     missing = None
@@ -695,6 +804,7 @@ def meeting_detail_out(request: HttpRequest, scope: Scope, meeting_id: int) -> d
             "resolutions": list(minutes.get("resolutions") or []),
         },
         "minutes_recorded_at": meeting.minutes_recorded_at,
+        "minutes_fingerprint": services.minutes_fingerprint(meeting),
         "quorum": {
             "applies": quorum.applies,
             "rule": quorum.rule,
@@ -709,16 +819,7 @@ def meeting_detail_out(request: HttpRequest, scope: Scope, meeting_id: int) -> d
         "check_in_window": {"opens": opens, "closes": closes},
         "attendances": [attendance_out(a) for a in attendances],
         "my_attendance": attendance_out(mine) if mine is not None else None,
-        "attachments": [
-            {
-                "id": f.pk,
-                "title": f.title,
-                "size": f.size,
-                "content_type": f.content_type,
-                "uploaded_at": f.uploaded_at,
-            }
-            for f in attachments
-        ],
+        "attachments": [attachment_out(f) for f in attachments],
         "votes": votes_out(votes, roll=roll, person=person),
         "hold_missing": missing,
     }
@@ -898,7 +999,8 @@ def attendance_mark(request: HttpRequest, payload: AttendanceMarkIn, meeting_id:
     "/meetings/{meeting_id}/minutes/", response={200: MeetingDetailOut, **ERRORS}, summary="填写会议记录"
 )
 def minutes_record(request: HttpRequest, payload: MinutesIn, meeting_id: MeetingId) -> Any:
-    """Record (or correct) the minutes of a meeting that has started: topics, speakers, resolutions."""
+    """Record (or correct) the minutes of a meeting that has started: topics, speakers, resolutions. With
+    `seen` (the minutes_fingerprint read), a save over minutes changed since is refused, not overwritten."""
     scope = request_scope_of(request)
     meeting = selectors.meeting_get_visible(scope, meeting_id)
     services.minutes_record(
@@ -910,6 +1012,7 @@ def minutes_record(request: HttpRequest, payload: MinutesIn, meeting_id: Meeting
         resolutions=payload.resolutions,
         chair=_person_for_field(scope, payload.chair_id, "主持人", "chair_id"),
         recorder=_person_for_field(scope, payload.recorder_id, "记录人", "recorder_id"),
+        seen=payload.seen,
     )
     return meeting_detail_out(request, scope, meeting.pk)
 
@@ -923,6 +1026,90 @@ def meeting_hold(request: HttpRequest, meeting_id: MeetingId) -> Any:
     meeting = selectors.meeting_get_visible(scope, meeting_id)
     services.meeting_hold(actor=request.user, scope=scope, meeting=meeting)
     return meeting_detail_out(request, scope, meeting.pk)
+
+
+# Attachments ------------------------------------------------------------------------------------------
+def _attachment_get(scope: Scope, attachment_id: int) -> MeetingAttachment:
+    """An attachment of a meeting the user may see (an invitee too, as on the page), or NotFound."""
+    attachment = (
+        MeetingAttachment.objects.select_related("meeting__org")
+        .filter(pk=attachment_id, meeting__in=selectors.meetings_visible(scope).values("pk"))
+        .first()
+    )
+    if attachment is None:
+        raise NotFound("会议附件不存在或不在您的权限范围内")
+    return attachment
+
+
+@router.post(
+    "/meetings/{meeting_id}/attachments/",
+    response={201: AttachmentOut, **ERRORS},
+    summary="上传会议附件（multipart：file，可选 title）",
+)
+def attachment_upload(
+    request: HttpRequest, meeting_id: MeetingId, file: File[NinjaUploadedFile], title: Form[str] = ""
+) -> Any:
+    """Keep a photo, a scanned sign-in sheet or a PDF with the meeting; the type is read from the content,
+    not the name, and a file over the size limit is refused."""
+    scope = request_scope_of(request)
+    meeting = selectors.meeting_get_visible(scope, meeting_id)
+    if "\x00" in title:
+        raise ServiceError("附件名称不能包含空字符（\\u0000）", field="title")
+    attachment = services.attachment_add(
+        actor=request.user, scope=scope, meeting=meeting, file=file, title=title
+    )
+    return HttpStatus(201, attachment_out(attachment))
+
+
+@router.get(
+    "/attachments/{attachment_id}/",
+    response={**ERRORS},
+    summary="下载会议附件（文件本身）",
+    url_name="life_attachment_download",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "附件文件（图片或 PDF），每次下载均记入审计日志",
+                "content": {
+                    "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                    "image/png": {"schema": {"type": "string", "format": "binary"}},
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        }
+    },
+)
+def attachment_download(request: HttpRequest, attachment_id: AttachmentId) -> Any:
+    """The stored file, for those who see the meeting (its invitees too); every download is audited."""
+    attachment = _attachment_get(request_scope_of(request), attachment_id)
+    meeting = attachment.meeting
+    audit_record(
+        actor=request.user,
+        action="export",
+        obj=attachment,
+        org_path=meeting.org.path,
+        note=f"通过接口下载会议附件：{meeting.title} {attachment.title}",
+    )
+    return stored_file_response(
+        attachment.file, title=attachment.title, content_type=attachment.content_type, inline=False
+    )
+
+
+@router.post(
+    "/attachments/{attachment_id}/withdraw/",
+    response={200: AttachmentOut, **ERRORS},
+    summary="撤回会议附件（文件保留）",
+)
+def attachment_withdraw(request: HttpRequest, payload: ReasonIn, attachment_id: AttachmentId) -> Any:
+    """Mark an attachment uploaded by mistake as withdrawn, with the reason; the file is kept."""
+    scope = request_scope_of(request)
+    attachment = services.attachment_withdraw(
+        actor=request.user,
+        scope=scope,
+        attachment=_attachment_get(scope, attachment_id),
+        reason=payload.reason,
+    )
+    return attachment_out(attachment)
 
 
 @router.post("/meetings/{meeting_id}/leave/", response={200: AttendanceOut, **ERRORS}, summary="请假（本人）")
@@ -1223,6 +1410,223 @@ def talk_coverage(request: HttpRequest, query: Query[TalkQuery]) -> Any:
             for r in board.relations
         ],
     }
+
+
+# The life meeting -------------------------------------------------------------------------------------
+def _life_meeting_get(scope: Scope, meeting_id: int) -> Meeting:
+    meeting = selectors.meeting_get_visible(scope, meeting_id)
+    if not talks.is_life_meeting(meeting):
+        raise NotFound("会议不是组织生活会")
+    return meeting
+
+
+def _check_records_life_meeting(scope: Scope, meeting: Meeting) -> None:
+    # Before the people are looked up, so that an invitee who may not record hears that, not about them.
+    if not scope.can_manage_path(meeting.org.path):
+        raise NotPermitted(f"您无权办理{meeting.org.name}组织生活会的记录")
+
+
+def _invitee_for_field(meeting: Meeting, pk: int | None, label: str, field: str) -> Person | None:
+    """An invitee of the meeting by id; anyone else is refused without being named."""
+    if pk is None:
+        return None
+    row = Attendance.objects.select_related("person").filter(meeting=meeting, person_id=pk).first()
+    if row is None:
+        raise ServiceError(f"{label}（编号 {pk}）不在“{meeting.title}”的参会名单中", field=field)
+    return row.person
+
+
+def criticism_out(c: Criticism) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "kind": c.kind,
+        "kind_label": label_of(CriticismKind, c.kind),
+        "speaker": _person(c.speaker),
+        "about": _person(c.about),
+        "text": c.text,
+        "created_at": c.created_at,
+    }
+
+
+def rectification_out(scope: Scope, r: Rectification, *, manages: bool, today: dt.date) -> dict[str, Any]:
+    return {
+        "id": r.pk,
+        "meeting_id": r.meeting_id,
+        "item": r.item,
+        "owner": {"id": r.owner.pk, "name": r.owner.name},
+        "due_on": r.due_on,
+        "done_on": r.done_on,
+        "evidence": r.evidence,
+        "overdue": r.done_on is None and r.due_on < today,
+        "may_mark_done": r.done_on is None and (manages or r.owner_id == scope.person_id),
+    }
+
+
+def life_meeting_out(scope: Scope, meeting_id: int) -> dict[str, Any]:
+    """A life meeting's record as its page shows it, in a fixed number of queries."""
+    meeting = _list_qs(scope).filter(pk=meeting_id).first()
+    if meeting is None:
+        raise NotFound("会议不存在或不在您的权限范围内")
+    if not talks.is_life_meeting(meeting):
+        raise NotFound("会议不是组织生活会")
+    page = talks.life_meeting_page(meeting, scope=scope)
+    manages = scope.can_manage_path(meeting.org.path)
+    today = timezone.localdate()
+    return {
+        "meeting": meeting_out(meeting),
+        "started": page.started,
+        "can_manage": manages,
+        "opinions": [criticism_out(c) for c in page.opinions],
+        "talks": [talk_out(r.talk, summary_visible=r.summary_visible) for r in page.talks],
+        "people": [
+            {
+                "person": {"id": p.person_id, "name": p.name},
+                "attendance_state": p.attendance_state,
+                "excused": p.excused,
+                "spoken": p.spoken,
+                "texts": [criticism_out(c) for c in p.texts],
+                "received": [criticism_out(c) for c in p.received],
+            }
+            for p in page.people
+        ],
+        "mutual": [criticism_out(c) for c in page.mutual],
+        "not_spoken": [p.name for p in page.not_spoken],
+        "rectifications": [
+            rectification_out(scope, r, manages=manages, today=today) for r in page.rectifications
+        ],
+    }
+
+
+@router.get(
+    "/meetings/{meeting_id}/life/", response={200: LifeMeetingOut, **ERRORS}, summary="组织生活会记录"
+)
+def life_meeting_retrieve(request: HttpRequest, meeting_id: MeetingId) -> Any:
+    """A life meeting's opinions and talks before it, each invitee's self-criticism, mutual criticism and
+    rectification items; a talk's summary only to the two who talked and the branch's managers."""
+    return life_meeting_out(request_scope_of(request), meeting_id)
+
+
+@router.post(
+    "/meetings/{meeting_id}/life/criticisms/",
+    response={201: CriticismOut, **ERRORS},
+    summary="记录会前意见、自我批评或相互批评",
+)
+def criticism_create(request: HttpRequest, payload: CriticismIn, meeting_id: MeetingId) -> Any:
+    """Before the meeting an opinion gathered (named or not); once it has started a self-criticism or one
+    invitee's criticism of another."""
+    scope = request_scope_of(request)
+    meeting = _life_meeting_get(scope, meeting_id)
+    _check_records_life_meeting(scope, meeting)
+    item = talks.criticism_add(
+        actor=request.user,
+        scope=scope,
+        meeting=meeting,
+        kind=payload.kind.value,
+        text=payload.text,
+        speaker=_invitee_for_field(meeting, payload.speaker_id, "发言人", "speaker_id"),
+        about=_invitee_for_field(meeting, payload.about_id, "对象", "about_id"),
+    )
+    item = Criticism.objects.select_related("speaker", "about").get(pk=item.pk)
+    return HttpStatus(201, criticism_out(item))
+
+
+@router.post(
+    "/meetings/{meeting_id}/life/rectifications/",
+    response={201: RectificationOut, **ERRORS},
+    summary="列出整改事项",
+)
+def rectification_create(request: HttpRequest, payload: RectificationIn, meeting_id: MeetingId) -> Any:
+    """After the life meeting has started: what is to be put right, who owns it, by when."""
+    scope = request_scope_of(request)
+    meeting = _life_meeting_get(scope, meeting_id)
+    _check_records_life_meeting(scope, meeting)
+    row = talks.rectification_add(
+        actor=request.user,
+        scope=scope,
+        meeting=meeting,
+        item=payload.item,
+        owner=_invitee_for_field(meeting, payload.owner_id, "责任人", "owner_id"),
+        due_on=payload.due_on,
+    )
+    row = Rectification.objects.select_related("owner").get(pk=row.pk)
+    return HttpStatus(201, rectification_out(scope, row, manages=True, today=timezone.localdate()))
+
+
+@router.post(
+    "/rectifications/{rectification_id}/done/",
+    response={200: RectificationOut, **ERRORS},
+    summary="整改事项完成",
+)
+def rectification_done(
+    request: HttpRequest, payload: RectificationDoneIn, rectification_id: RectificationId
+) -> Any:
+    """Mark a rectification item done, with the day and what was done (its owner or a manager)."""
+    scope = request_scope_of(request)
+    row = (
+        Rectification.objects.select_related("meeting__org", "owner")
+        .filter(pk=rectification_id, meeting__in=selectors.meetings_visible(scope).values("pk"))
+        .first()
+    )
+    if row is None:
+        raise NotFound("整改事项不存在或不在您的权限范围内")
+    row = talks.rectification_done(
+        actor=request.user, scope=scope, rectification=row, done_on=payload.done_on, evidence=payload.evidence
+    )
+    manages = scope.can_manage_path(row.meeting.org.path)
+    return rectification_out(scope, row, manages=manages, today=timezone.localdate())
+
+
+# Files ------------------------------------------------------------------------------------------------
+def _binary(content_type: str, description: str) -> dict[str, Any]:
+    """The OpenAPI answer of a route that returns a file rather than JSON."""
+    return {
+        "responses": {
+            200: {
+                "description": description,
+                "content": {content_type: {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    }
+
+
+@router.get(
+    "/meetings/{meeting_id}/minutes.docx",
+    response={**ERRORS},
+    summary="下载会议记录（Word）",
+    openapi_extra=_binary(DOCX, "会议记录 .docx（仅通过职务或授权管理、查看该组织者可下载；记入审计日志）"),
+)
+def minutes_docx(request: HttpRequest, meeting_id: MeetingId) -> Any:
+    """The meeting's record as Word: notice, attendance, minutes and votes."""
+    return minutes_download(actor=request.user, scope=request_scope_of(request), meeting_id=meeting_id)
+
+
+def _ledger(request: HttpRequest, query: LedgerQuery, suffix: str) -> Any:
+    year = str(query.year) if query.year is not None else ""
+    return ledger_download(
+        actor=request.user, scope=request_scope_of(request), org_code=query.org, year=year, suffix=suffix
+    )
+
+
+@router.get(
+    "/ledger.xlsx",
+    response={**ERRORS},
+    summary="下载“三会一课”台账（Excel）",
+    openapi_extra=_binary(XLSX, "一个组织一年的“三会一课”台账 .xlsx（记入审计日志）"),
+)
+def ledger_xlsx(request: HttpRequest, query: Query[LedgerQuery]) -> Any:
+    """The year's 三会一课 ledger of an org the user oversees, as Excel."""
+    return _ledger(request, query, "xlsx")
+
+
+@router.get(
+    "/ledger.pdf",
+    response={**ERRORS},
+    summary="下载“三会一课”台账（PDF）",
+    openapi_extra=_binary(PDF, "一个组织一年的“三会一课”台账 .pdf（记入审计日志）"),
+)
+def ledger_pdf(request: HttpRequest, query: Query[LedgerQuery]) -> Any:
+    """The year's 三会一课 ledger of an org the user oversees, as PDF."""
+    return _ledger(request, query, "pdf")
 
 
 # Mine -------------------------------------------------------------------------------------------------
