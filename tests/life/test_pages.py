@@ -145,6 +145,36 @@ def test_the_list_links_the_years_ledger_the_talks_and_the_calendar_feeds(world,
     assert f"/life/talks/?year={year}" in school and f"/life/ledger.xlsx?org=SA&amp;year={year}" in school
 
 
+def test_above_the_schools_the_list_is_one_line_per_school_in_constant_queries(
+    world, client_as, django_assert_max_num_queries
+):
+    held = past(world, title="上月支部党员大会")
+    all_present(world, held)
+    create(world, kind=MeetingKind.THEME_DAY, title="主题党日：参观红色教育基地")
+    year = timezone.localtime(held.starts_at).year
+    client = client_as(world.users.wc_staff)
+    page = text(client.get(f"/life/meetings/?year={year}"))
+    assert "某区教育工委" in page and "第一中学党委" in page and "第二小学党总支" in page
+    assert "上月支部党员大会" not in page  # no meeting rows above the schools
+    row = page.split("第一中学党委</a>", 1)[1].split("</tr>", 1)[0]
+    cells = [c.split("<", 1)[0] for c in row.split('class="num">')[1:]]
+    assert cells[:4] == ["0", "2", "0", "—"], cells  # nothing confirmed held yet; two arranged
+    # A school's own list is unchanged, and so is a branch's.
+    assert "上月支部党员大会" in text(client.get(f"/life/meetings/?org=SA&year={year}"))
+    # The same number of queries with more schools and meetings.
+    with django_assert_max_num_queries(20) as captured:
+        client.get(f"/life/meetings/?year={year}")
+    few = len(captured)
+    from tests.factories import make_org
+    from zhibu.orgs.models import OrgKind
+
+    for i in range(3):
+        make_org(f"SX{i}", f"第{i + 3}中学党委", OrgKind.COMMITTEE, world.wc, is_school=True)
+    create(world, title="又一次支部党员大会")
+    with django_assert_max_num_queries(few) as captured:
+        assert "第3中学党委" in text(client.get(f"/life/meetings/?year={year}"))
+
+
 def test_a_member_sees_the_meetings_they_are_invited_to_without_the_new_button(world, client_as):
     create(world, title="支部党员大会")
     page = text(client_as(world.users.member).get("/life/meetings/"))

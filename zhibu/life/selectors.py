@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from zhibu.core.calendar import DayKind, WorkdayCalendar
@@ -25,6 +25,7 @@ from zhibu.life.models import (
     VoteCast,
     VoteChoice,
 )
+from zhibu.orgs.models import Organization
 from zhibu.people.models import Person
 
 
@@ -160,3 +161,122 @@ def meeting_day(meeting: Meeting, calendar: WorkdayCalendar | None = None) -> st
     if info.kind == DayKind.WEEKEND:
         return f"{head}（休息日）"
     return f"{head}（{info.name or '节假日'}）"
+
+
+# Above the schools ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SchoolMeetings:
+    school: Organization
+    held: int
+    planned: int  # arranged and not yet confirmed held (past ones included)
+    cancelled: int
+    invited: int  # invitations to its held meetings
+    present: int
+    gaps: int  # the latest evaluation's life.* findings overdue or violated in the school
+
+    @property
+    def rate(self) -> str:
+        return f"{round(100 * self.present / self.invited)}%" if self.invited else "—"
+
+
+@dataclass(frozen=True)
+class DistrictMeetings:
+    org: Organization
+    year: int
+    schools: list[SchoolMeetings]
+    run_as_of: dt.date | None
+
+    @property
+    def totals(self) -> SchoolMeetings:
+        return SchoolMeetings(
+            self.org,
+            sum(s.held for s in self.schools),
+            sum(s.planned for s in self.schools),
+            sum(s.cancelled for s in self.schools),
+            sum(s.invited for s in self.schools),
+            sum(s.present for s in self.schools),
+            sum(s.gaps for s in self.schools),
+        )
+
+
+def district_meetings(scope: Scope, org: Organization, year: int, kind: str = "") -> DistrictMeetings | None:
+    """One line per school when `org` is above the schools (None for a school or below): meetings by state,
+    the attendance rate of the held ones, and the gaps the latest evaluation found. A fixed number of
+    aggregate queries, so the page costs the same for one school or three hundred."""
+    from zhibu.compliance.models import Finding
+    from zhibu.compliance.selectors import run_latest_for
+
+    schools = list(
+        scope.by_org_path(
+            Organization.objects.active().filter(is_school=True, path__startswith=org.path), "path"
+        ).order_by("path")
+    )
+    if not schools or schools[0].path == org.path or org.is_school:
+        return None
+    tz = timezone.get_current_timezone()
+    in_year = Q(
+        starts_at__gte=dt.datetime(year, 1, 1, tzinfo=tz),
+        starts_at__lt=dt.datetime(year + 1, 1, 1, tzinfo=tz),
+    )
+    meetings = scope.by_org_path(Meeting.objects.filter(in_year, org__path__startswith=org.path), "org__path")
+    if kind:
+        meetings = meetings.filter(kind=kind)
+    by_state: dict[str, dict[str, int]] = {}
+    for path, state, n in meetings.values_list("org__path", "state").annotate(n=Count("id")).order_by():
+        by_state.setdefault(path, {}).setdefault(state, 0)
+        by_state[path][state] += n
+    roll: dict[str, tuple[int, int]] = {}
+    held_ids = meetings.filter(state=MeetingState.HELD).values("pk")
+    for path, invited, present in (
+        Attendance.objects.filter(meeting_id__in=held_ids)
+        .values_list("meeting__org__path")
+        .annotate(invited=Count("id"), present=Count("id", filter=Q(state=AttendanceState.PRESENT)))
+        .order_by()
+    ):
+        roll[path] = (invited, present)
+    run = run_latest_for(org, year)
+    gaps: dict[str, int] = {}
+    if run is not None:
+        for path, n in (
+            Finding.objects.filter(
+                run=run,
+                rule_id__startswith="life.",
+                state__in=("overdue", "violated"),
+                org_path__startswith=org.path,
+            )
+            .values_list("org_path")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            gaps[path] = n
+    school_paths = {s.path for s in schools}
+
+    def school_of(path: str) -> str | None:
+        """The deepest school whose subtree holds `path` (paths are "/a/b/c/")."""
+        parts = [p for p in path.split("/") if p]
+        for i in range(len(parts), 0, -1):
+            prefix = "/" + "/".join(parts[:i]) + "/"
+            if prefix in school_paths:
+                return prefix
+        return None
+
+    sums: dict[str, list[int]] = {s.path: [0] * 6 for s in schools}
+    for path, states in by_state.items():
+        key = school_of(path)
+        if key is not None:
+            sums[key][0] += states.get(MeetingState.HELD, 0)
+            sums[key][1] += states.get(MeetingState.PLANNED, 0)
+            sums[key][2] += states.get(MeetingState.CANCELLED, 0)
+    for path, (invited, present) in roll.items():
+        key = school_of(path)
+        if key is not None:
+            sums[key][3] += invited
+            sums[key][4] += present
+    for path, n in gaps.items():
+        key = school_of(path)
+        if key is not None:
+            sums[key][5] += n
+    rows = [SchoolMeetings(s, *sums[s.path]) for s in schools]
+    return DistrictMeetings(org, year, rows, run.as_of if run is not None else None)

@@ -154,6 +154,21 @@ def meetings(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     kind = kind if kind in MeetingKind.values else ""
     org = _org_visible(scope, request.GET.get("org", "").strip()[:50]) if scope.view_paths else None
+    district = selectors.district_meetings(scope, org, year, kind) if org is not None else None
+    if district is not None:  # above the schools: one line per school, not every meeting of the district
+        return render(
+            request,
+            "life/district.html",
+            {
+                "page": district,
+                "org": org,
+                "year": year,
+                "kind": kind,
+                "kinds": MeetingKind.choices,
+                "orgs": _orgs_for_choice(scope),
+                "years": [year - 1, year, year + 1],
+            },
+        )
     tz = timezone.get_current_timezone()
     start = dt.datetime(year, 1, 1, tzinfo=tz)
     end = dt.datetime(year + 1, 1, 1, tzinfo=tz)
