@@ -880,10 +880,12 @@ def meeting_list(request: HttpRequest, query: Query[MeetingListQuery]) -> Any:
     """Meetings the user may see (a member: those they are invited to), by time; filter by org subtree,
     year, kind and state."""
     scope = request_scope_of(request)
-    qs = _list_qs(scope)
+    # Count and page on the plain query; the head-counts (a join over every attendance row, grouped) are
+    # computed for the page's meetings only.
+    qs = selectors.meetings_visible(scope).order_by("starts_at", "pk")
     if query.org:
         org = org_for_field(scope, query.org, "org")
-        qs = qs.filter(org__path__startswith=org.path)
+        qs = qs.filter(org_id__in=Organization.objects.filter(path__startswith=org.path).values("pk"))
     if query.year:
         start, end = _year_bounds(query.year)
         qs = qs.filter(starts_at__gte=start, starts_at__lt=end)
@@ -891,8 +893,9 @@ def meeting_list(request: HttpRequest, query: Query[MeetingListQuery]) -> Any:
         qs = qs.filter(kind__in=[k.value for k in query.kind])
     if query.state:
         qs = qs.filter(state__in=[s.value for s in query.state])
-    total, rows = paginate(qs, query.page, query.page_size)
-    items = [meeting_out(m) for m in rows]
+    total, page = paginate(qs.values_list("pk", flat=True), query.page, query.page_size)
+    rows = {m.pk: m for m in _list_qs(scope).filter(pk__in=page)}
+    items = [meeting_out(rows[pk]) for pk in page]
     return {"count": total, "page": query.page, "page_size": query.page_size, "items": items}
 
 

@@ -174,7 +174,7 @@ def meetings(request: HttpRequest) -> HttpResponse:
     end = dt.datetime(year + 1, 1, 1, tzinfo=tz)
     qs = selectors.meetings_visible(scope).filter(starts_at__gte=start, starts_at__lt=end)
     if org is not None:
-        qs = qs.filter(org__path__startswith=org.path)
+        qs = qs.filter(org_id__in=Organization.objects.filter(path__startswith=org.path).values("pk"))
     qs = qs.annotate(
         invited=Count("attendances"),
         present=Count("attendances", filter=Q(attendances__state=AttendanceState.PRESENT)),
