@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.conftest import forget_year
 from tests.factories import make_person, make_post
 from zhibu.core.calendar import WorkdayCalendar
 from zhibu.core.errors import NotFound, NotPermitted, ServiceError
@@ -223,6 +224,7 @@ def test_dates_before_2000_or_more_than_two_years_ahead_are_refused(world):
 
 def test_a_meeting_in_a_year_the_calendar_does_not_know_is_refused_until_the_year_is_entered(world):
     day = dt.datetime(2028, 3, 4, 9, 0, tzinfo=TZ)  # a Saturday: whether it is worked is unknown
+    forget_year(2028)
     assert WorkdayCalendar.load([2028]).year_is_estimated(2028)
     error = refused(create, world=world, starts_at=day, words="2028年的节假日安排尚未录入")
     assert "2028-03-04" in error.message and "工作日历" in error.message and error.field == "starts_at"

@@ -13,6 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from tests.conftest import forget_year
 from tests.development.pipeline import applicant, drive
 from tests.factories import make_post
 from zhibu.core.models import AuditEntry
@@ -579,6 +580,7 @@ def test_the_plan_proposes_the_year_with_reasons_and_applies_the_chosen_meetings
 
 
 def test_the_plan_of_a_year_the_calendar_does_not_know_says_so(world, client_as):
+    forget_year(2027)
     client = client_as(world.users.branch_secretary)
     page = text(client.get("/life/plan/?org=SA-B1&year=2027"))
     assert "2027年的节假日安排尚未录入" in page and 'name="items"' not in page
