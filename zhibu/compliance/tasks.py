@@ -22,9 +22,12 @@ def nightly_evaluation(year: int | None = None) -> list[int]:
     """Evaluate every top-level org (work committee or root) for the year; returns the run ids."""
     from zhibu.compliance.models import Trigger
     from zhibu.compliance.services import evaluate_roots
+    from zhibu.core.statistics import planner_statistics_refresh
 
     year = year or timezone.localdate().year
-    return [run.pk for run in evaluate_roots(year=year, trigger=Trigger.NIGHTLY)]
+    runs = [run.pk for run in evaluate_roots(year=year, trigger=Trigger.NIGHTLY)]
+    planner_statistics_refresh()  # the day's writes and the findings just stored
+    return runs
 
 
 @task()

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from zhibu.accounts.models import Grant, User
@@ -20,6 +20,7 @@ from zhibu.compliance.packs import library
 from zhibu.core.audit import audit_record
 from zhibu.core.calendar import WorkdayCalendar
 from zhibu.core.crypto import digest
+from zhibu.core.statistics import planner_statistics_refresh
 from zhibu.demo import DEMO_PASSWORD
 from zhibu.demo.plan import (
     EXCUSED,
@@ -160,9 +161,8 @@ def build_demo(
 
 
 def _analyze() -> None:
-    """Fresh planner statistics after a bulk load (PostgreSQL would otherwise wait for autovacuum)."""
-    if connection.vendor != "postgresql":
-        return
+    """Fresh planner statistics after a bulk load (SQLite has none until ANALYZE; PostgreSQL would otherwise
+    wait for autovacuum)."""
     models = (
         Organization,
         CommitteeTerm,
@@ -180,9 +180,7 @@ def _analyze() -> None:
         Criticism,
         Rectification,
     )
-    tables = [m._meta.db_table for m in models]
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
+    planner_statistics_refresh(models)
 
 
 def _ref(person: Person) -> dict[str, object]:
