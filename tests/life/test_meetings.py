@@ -833,3 +833,56 @@ def test_inviting_activists_later_adds_them_and_withdrawing_the_invitation_drops
     before = state()
     services.meeting_update(**secretary, meeting=meeting, changes={"title": "12月主题党日"}, now=EARLIER)
     assert state() == before
+
+
+def test_once_held_neither_a_late_check_in_nor_a_leave_decision_changes_the_roll(world):
+    meeting = create(world)
+    secretary = as_user(world.users.branch_secretary)
+    p = world.people
+    services.leave_request(actor=world.users.member, meeting=meeting, reason="出差", now=EARLIER)
+    error = refused(services.meeting_hold, **secretary, meeting=meeting, now=END, words="还不能确认召开")
+    assert "1 人的请假申请尚未审批（张三丰）" in error.message
+    services.attendance_mark(
+        **secretary,
+        meeting=meeting,
+        states={
+            p.member.pk: AttendanceState.ABSENT,
+            p.branch_secretary.pk: AttendanceState.PRESENT,
+            p.school_secretary.pk: AttendanceState.PRESENT,
+        },
+        now=DURING,
+    )
+    services.leave_decide(**secretary, attendance=meeting.attendances.get(person=p.member), approve=False)
+    services.minutes_record(
+        **secretary, meeting=meeting, topics=["学习"], chair=p.branch_secretary, recorder=p.member, now=DURING
+    )
+    services.meeting_hold(**secretary, meeting=meeting, now=DURING)
+    refused(
+        services.check_in,
+        actor=world.users.member,
+        meeting=meeting,
+        token=meeting.check_in_token,
+        now=DURING,
+        words="已确认召开，出席情况已随会议记录定稿",
+    )
+    assert meeting.attendances.get(person=p.member).state == AttendanceState.ABSENT
+
+
+def test_a_meeting_with_a_vote_still_open_cannot_be_cancelled(world):
+    from zhibu.life import voting
+
+    meeting = create(world)
+    secretary = as_user(world.users.branch_secretary)
+    p = world.people
+    everyone = {
+        pk: AttendanceState.PRESENT for pk in (p.member.pk, p.branch_secretary.pk, p.school_secretary.pk)
+    }
+    services.attendance_mark(**secretary, meeting=meeting, states=everyone, now=DURING)
+    voting.vote_open(**secretary, meeting=meeting, title="评选优秀党员", secret=True, now=DURING)
+    refused(
+        services.meeting_cancel,
+        **secretary,
+        meeting=meeting,
+        reason="临时停电",
+        words="还有表决尚未结束（评选优秀党员），请先结束表决再取消会议",
+    )

@@ -636,3 +636,11 @@ def test_the_page_never_shows_other_members_choices(world, client_as):
     assert text.count("您已投票") == 2
     for word in ("王建国", "赞成", "反对", "弃权"):
         assert word not in text, word
+
+
+def test_an_unpublished_meeting_begun_today_is_listed_once(world, client_as):
+    now = timezone.localtime()
+    start = max(now - dt.timedelta(hours=1), now.replace(hour=0, minute=0, second=0, microsecond=0))
+    arrange(world, start, title="今天未发通知的会", publish=False)
+    text = client_as(world.users.member).get(MINE).content.decode()
+    assert text.count("今天未发通知的会") == 1

@@ -320,3 +320,33 @@ def test_a_user_of_another_school_never_receives_or_sees_a_school_a_notice(
     assert client.post(f"/policy/notifications/{a_note.pk}/read/").status_code == 404
     a_note.refresh_from_db()
     assert a_note.read_at is None
+
+
+def test_publishing_again_after_a_change_does_not_notify_twice(world: Any, meeting: Meeting) -> None:
+    secretary = as_user(world.users.branch_secretary)
+    services.notice_publish(**secretary, meeting=meeting, now=EARLIER)
+    services.meeting_update(**secretary, meeting=meeting, changes={"place": "图书馆报告厅"}, now=LATER)
+    before = Notification.objects.count()
+    services.notice_publish(**secretary, meeting=meeting, now=LATER)
+    assert Notification.objects.count() == before  # the change was announced when it was saved
+
+
+def test_those_no_longer_invited_are_told_so(world: Any) -> None:
+    """A published group meeting moved to the other group: its former members hear they need not come."""
+    from zhibu.orgs.models import Organization
+
+    g1, g2 = Organization.objects.get(code="SA-B1-G1"), Organization.objects.get(code="SA-B1-G2")
+    people = {p.name: p for p in world.people.__dict__.values()}
+    for name, person in people.items():
+        if person.org_id == world.sa_b1.pk:
+            person.group = g1 if name != "张三丰" else g2
+            person.save(update_fields=["group"])
+    secretary = as_user(world.users.branch_secretary)
+    meeting = create(world, org=g1, kind=MeetingKind.GROUP_MEETING, title="第一党小组会")
+    services.notice_publish(**secretary, meeting=meeting, now=EARLIER)
+    assert recipients(meeting) == ["school_secretary"]  # the group's other member; the secretary acted
+    services.meeting_update(**secretary, meeting=meeting, changes={"org": g2}, now=LATER)
+    assert recipients(meeting, "uninvited") == ["school_secretary"]
+    assert recipients(meeting, "changed") == ["member"]  # the new group's member hears of it
+    note = Notification.objects.filter(rule_id="meeting_notice.uninvited").first()
+    assert note is not None and "您已不在参会名单中，无需参加" in note.message

@@ -22,9 +22,15 @@ from django_tasks import task
 
 from zhibu.compliance.models import EmailDelivery, Notification, NotificationKind
 from zhibu.life.models import Attendance, LeaveState, Meeting
+from zhibu.people.models import Person
 
 # event → the notice's heading (shown as the notification's title and the e-mail's subject)
-EVENTS: dict[str, str] = {"published": "会议通知", "changed": "会议通知变更", "cancelled": "会议取消"}
+EVENTS: dict[str, str] = {
+    "published": "会议通知",
+    "changed": "会议通知变更",
+    "cancelled": "会议取消",
+    "uninvited": "不再参加会议",  # the notice changed its org or kind, and no longer invites them
+}
 # Who asked leave does not need the notice or its changes again; a cancellation reaches them too.
 LEAVE_ASKED = (LeaveState.REQUESTED, LeaveState.APPROVED)
 # The notification's natural key (the unique constraint notification_once_per_user_subject_day).
@@ -58,6 +64,8 @@ def notice_message(meeting: Meeting, event: str, changed: Sequence[str] = ()) ->
         if meeting.cancelled_reason:
             text += f"取消原因：{meeting.cancelled_reason}"
         return text
+    if event == "uninvited":
+        return f"会议通知有变更，您已不在参会名单中，无需参加：{meeting.title}（{when}，地点 {place}）。"
     head = "会议通知"
     if event == "changed":
         head = f"会议通知有变更（{'、'.join(changed)}）" if changed else "会议通知有变更"
@@ -71,25 +79,35 @@ def notices_send(
     changed: Sequence[str] = (),
     actor: Any = None,
     now: dt.datetime | None = None,
+    person_ids: Sequence[int] = (),
 ) -> int:
     """Notify the meeting's invitees of its notice being published, changed or cancelled; returns how many.
 
     One notification per user, meeting, event and day: a second change the same day rewrites that day's
     row (new message, unread again) instead of adding one. A fixed number of queries whatever the number
-    of invitees. `actor`, the user who acted, is not notified of their own action."""
+    of invitees. `actor`, the user who acted, is not notified of their own action. "uninvited" goes to
+    `person_ids`, the people whose invitation was withdrawn (they have no attendance row any more)."""
     if event not in EVENTS:
         raise ValueError(f"unknown meeting notice event: {event!r}")
-    rows = Attendance.objects.filter(meeting=meeting, person__user__is_active=True)
-    if event != "cancelled":
-        rows = rows.exclude(leave_state__in=LEAVE_ASKED)
     actor_id = getattr(actor, "pk", None)
-    if actor_id is not None:
-        rows = rows.exclude(person__user__pk=actor_id)
-    recipients: list[tuple[int, str, str]] = list(
-        rows.order_by("person__user__pk").values_list(
-            "person__user__pk", "person__user__email", "person__name"
+    if event == "uninvited":
+        people = Person.objects.filter(pk__in=list(person_ids), user__is_active=True)
+        if actor_id is not None:
+            people = people.exclude(user__pk=actor_id)
+        recipients: list[tuple[int, str, str]] = list(
+            people.order_by("user__pk").values_list("user__pk", "user__email", "name")
         )
-    )
+    else:
+        rows = Attendance.objects.filter(meeting=meeting, person__user__is_active=True)
+        if event != "cancelled":
+            rows = rows.exclude(leave_state__in=LEAVE_ASKED)
+        if actor_id is not None:
+            rows = rows.exclude(person__user__pk=actor_id)
+        recipients = list(
+            rows.order_by("person__user__pk").values_list(
+                "person__user__pk", "person__user__email", "person__name"
+            )
+        )
     if not recipients:
         return 0
     day = timezone.localdate(now or timezone.now())

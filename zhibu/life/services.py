@@ -158,6 +158,14 @@ def _refuse_unless_planned(meeting: Meeting, what: str) -> None:
         raise ServiceError(f"会议“{meeting.title}”{_state_label(meeting)}，不能{what}")
 
 
+def _refuse_held_roll(meeting: Meeting, what: str) -> None:
+    """Once a meeting is confirmed held its roll is final: its votes' quorum was counted from it."""
+    if meeting.state == MeetingState.HELD:
+        raise ServiceError(
+            f"“{meeting.title}”已确认召开，出席情况已随会议记录定稿（表决的到会人数依此计算），不能再{what}"
+        )
+
+
 def _refuse_cancelled(meeting: Meeting, what: str) -> None:
     if meeting.state == MeetingState.CANCELLED:
         raise ServiceError(f"会议“{meeting.title}”已取消，不能{what}")
@@ -365,14 +373,16 @@ def meeting_create(
     return meeting
 
 
-def _sync_attendance(meeting: Meeting, people: list[inv.Invitee]) -> tuple[list[str], list[str]]:
-    """Bring the invitees in line with `people`; keep what was recorded. Returns (added, dropped) names.
+def _sync_attendance(meeting: Meeting, people: list[inv.Invitee]) -> tuple[list[str], list[str], list[int]]:
+    """Bring the invitees in line with `people`; keep what was recorded. Returns (added, dropped) names
+    and the ids of the people whose invitation was withdrawn.
 
     A dropped invitee's row is removed only while nothing was recorded on it; one with a leave request or
     an attendance state stays, as a guest without a vote, so that what happened is not lost."""
     rows = {a.person_id: a for a in meeting.attendances.select_related("person")}
     wanted = {i.person_id: i for i in people}
     added, dropped = [], []
+    withdrawn: list[int] = []
     Attendance.objects.bulk_create(
         Attendance(meeting=meeting, person_id=pid, role=want.role, may_vote=want.may_vote)
         for pid, want in wanted.items()
@@ -392,10 +402,11 @@ def _sync_attendance(meeting: Meeting, people: list[inv.Invitee]) -> tuple[list[
         pristine = row.state == AttendanceState.EXPECTED and not row.leave_state and row.checked_in_at is None
         if pristine:
             row.delete()  # derived from the kind and org, nothing recorded: not a record of anything
+            withdrawn.append(pid)
         elif (row.role, row.may_vote) != (AttendanceRole.GUEST, False):
             row.role, row.may_vote = AttendanceRole.GUEST, False
             row.save(update_fields=["role", "may_vote", "updated_at"])
-    return added, dropped
+    return added, dropped, withdrawn
 
 
 @transaction.atomic
@@ -428,8 +439,9 @@ def meeting_update(
     if not changed:
         return meeting
     note = "修改会议通知"
+    withdrawn: list[int] = []
     if any(k in changed for k in _INVITEE_FIELDS):
-        added, dropped = _sync_attendance(meeting, _invitees(notice))
+        added, dropped, withdrawn = _sync_attendance(meeting, _invitees(notice))
         if added:
             note += f"；新增参会人员：{_names(added)}"
         if dropped:
@@ -443,6 +455,8 @@ def meeting_update(
     news = list(dict.fromkeys(NOTICE_CHANGE_LABELS[k] for k in changed if k in NOTICE_CHANGE_LABELS))
     if meeting.notice_published_at and news:
         notices_send(meeting=meeting, event="changed", changed=news, actor=actor, now=now)
+    if meeting.notice_published_at and withdrawn:
+        notices_send(meeting=meeting, event="uninvited", person_ids=withdrawn, actor=actor, now=now)
     return meeting
 
 
@@ -470,7 +484,8 @@ def notice_publish(*, actor: Any, scope: Scope, meeting: Meeting, now: dt.dateti
         changes=_plain_changes({"notice_published_at": before}, {"notice_published_at": now}),
         note="重新发布会议通知" if before else "发布会议通知",
     )
-    notices_send(meeting=meeting, event="published", actor=actor, now=now)
+    if before is None:  # changes since were announced as they were saved (meeting_update)
+        notices_send(meeting=meeting, event="published", actor=actor, now=now)
     return meeting
 
 
@@ -480,6 +495,11 @@ def meeting_cancel(*, actor: Any, scope: Scope, meeting: Meeting, reason: str) -
     meeting = _lock(meeting)
     _check_manage(scope, meeting.org, meeting)
     _refuse_unless_planned(meeting, "取消")
+    still_open = list(meeting.votes.filter(state=VoteState.OPEN).values_list("title", flat=True))
+    if still_open:
+        raise ServiceError(
+            f"“{meeting.title}”还有表决尚未结束（{_names(still_open)}），请先结束表决再取消会议"
+        )
     reason = _text(reason, "取消原因", "reason", required=True, limit=300)
     meeting.state = MeetingState.CANCELLED
     meeting.cancelled_reason = reason
@@ -545,6 +565,7 @@ def leave_decide(*, actor: Any, scope: Scope, attendance: Attendance, approve: b
     meeting = row.meeting
     _check_manage(scope, meeting.org, meeting)
     _refuse_cancelled(meeting, "审批请假")
+    _refuse_held_roll(meeting, "审批请假")
     if row.leave_state != LeaveState.REQUESTED:
         raise ServiceError(f"{row.person.name} 没有待审批的请假申请")
     if approve and row.state == AttendanceState.PRESENT:
@@ -611,6 +632,7 @@ def check_in(
         raise NotPermitted(f"您不在“{meeting.title}”的参会名单中；如需列席请联系书记登记")
     if row.state == AttendanceState.PRESENT and row.checked_in_at is not None:
         return CheckInResult(row, True, f"您已于 {_when(row.checked_in_at)} 签到，无需重复签到")
+    _refuse_held_roll(meeting, "签到；如确已参会，请联系书记")
     opens, closes = check_in_window(meeting)
     if now < opens:
         raise ServiceError(
@@ -649,10 +671,7 @@ def attendance_mark(
     meeting = _lock(meeting)
     _check_manage(scope, meeting.org, meeting)
     _refuse_cancelled(meeting, "登记出席")
-    if meeting.state == MeetingState.HELD:
-        raise ServiceError(
-            f"“{meeting.title}”已确认召开，出席情况已随会议记录定稿（表决的到会人数依此计算），不能再修改"
-        )
+    _refuse_held_roll(meeting, "修改")
     if now < meeting.starts_at:
         raise ServiceError(f"会议 {_when(meeting.starts_at)} 才开始，开始后才能登记出席情况")
     rows = {
@@ -875,6 +894,13 @@ def hold_missing(meeting: Meeting, now: dt.datetime) -> list[str]:
     )
     if expected:
         missing.append(f"{len(expected)} 人的出席情况尚未登记（{_names(expected)}）")
+    asked = list(
+        meeting.attendances.filter(leave_state=LeaveState.REQUESTED)
+        .order_by("person__name_pinyin", "id")
+        .values_list("person__name", flat=True)
+    )
+    if asked:
+        missing.append(f"{len(asked)} 人的请假申请尚未审批（{_names(asked)}）")
     if not (meeting.minutes or {}).get("topics"):
         missing.append("会议记录尚未填写议题")
     lecture = _lecture_missing(meeting)

@@ -124,8 +124,8 @@ def mine(request: HttpRequest) -> HttpResponse:
                 day=selectors.meeting_day(meeting, calendar),
                 opens=opens,
                 closes=closes,
-                window_open=meeting.state != MeetingState.CANCELLED and opens <= now < closes,
-                window_closed=now >= closes,
+                window_open=meeting.state == MeetingState.PLANNED and opens <= now < closes,
+                window_closed=meeting.state == MeetingState.PLANNED and now >= closes,
                 may_ask_leave=_may_ask_leave(row, now),
             )
         )
@@ -136,7 +136,7 @@ def mine(request: HttpRequest) -> HttpResponse:
     states = voting.my_ballot_states(open_votes, person)
     for vote in open_votes:
         by_meeting[vote.meeting_id].ballots.append(Ballot(vote, states[vote.pk]))
-    shown = {i.meeting.pk for i in upcoming}
+    shown = {i.meeting.pk for i in upcoming} | {a.meeting_id for a in planned}
     past = [p for p in selectors.my_past_meetings(person, now) if p.meeting.pk not in shown]
     tally = {s: sum(1 for p in past if p.held and p.attendance.state == s) for s in AttendanceState.values}
     tally["held"] = sum(1 for p in past if p.held)
@@ -193,7 +193,11 @@ def check_in(request: HttpRequest, token: str) -> HttpResponse:
             "opens": opens,
             "closes": closes,
             # The button is offered only while it can succeed; before and after, the page says when.
-            "window": "before" if now < opens else "after" if now >= closes else "open",
+            "window": "before"
+            if now < opens
+            else "after"
+            if now >= closes or meeting.state == MeetingState.HELD
+            else "open",
             "opens_minutes": settings.ZHIBU_CHECK_IN_OPENS_MINUTES,
             "cancelled": meeting.state == MeetingState.CANCELLED,
             "checked_in": row is not None and row.state == AttendanceState.PRESENT,
