@@ -189,57 +189,83 @@ class DistrictMeetings:
     year: int
     schools: list[SchoolMeetings]
     run_as_of: dt.date | None
+    others: SchoolMeetings | None = None  # the orgs in no school, when they have anything to count
 
     @property
     def totals(self) -> SchoolMeetings:
+        rows = [*self.schools, *([self.others] if self.others else [])]
         return SchoolMeetings(
             self.org,
-            sum(s.held for s in self.schools),
-            sum(s.planned for s in self.schools),
-            sum(s.cancelled for s in self.schools),
-            sum(s.invited for s in self.schools),
-            sum(s.present for s in self.schools),
-            sum(s.gaps for s in self.schools),
+            sum(s.held for s in rows),
+            sum(s.planned for s in rows),
+            sum(s.cancelled for s in rows),
+            sum(s.invited for s in rows),
+            sum(s.present for s in rows),
+            sum(s.gaps for s in rows),
         )
 
 
 def district_meetings(scope: Scope, org: Organization, year: int, kind: str = "") -> DistrictMeetings | None:
     """One line per school when `org` is above the schools (None for a school or below): meetings by state,
-    the attendance rate of the held ones, and the gaps the latest evaluation found. A fixed number of
-    aggregate queries, so the page costs the same for one school or three hundred."""
+    the attendance rate of the held ones (those expected to attend, as the ledger counts it), and the gaps
+    the latest evaluation found; orgs in no school (a branch directly under the work committee) share a
+    line of their own. A school dissolved during the year keeps its line. A fixed number of aggregate
+    queries, so the page costs the same for one school or three hundred."""
     from zhibu.compliance.models import Finding
     from zhibu.compliance.selectors import run_latest_for
+    from zhibu.life.ledger import EXPECTED_ROLES
 
+    if org.is_school:
+        return None
+    in_time = Q(dissolved_on__isnull=True) | Q(dissolved_on__gte=dt.date(year, 1, 1))
     schools = list(
         scope.by_org_path(
-            Organization.objects.active().filter(is_school=True, path__startswith=org.path), "path"
+            Organization.objects.filter(in_time, is_school=True, path__startswith=org.path), "path"
         ).order_by("path")
     )
-    if not schools or schools[0].path == org.path or org.is_school:
+    if not schools:
         return None
     tz = timezone.get_current_timezone()
     in_year = Q(
         starts_at__gte=dt.datetime(year, 1, 1, tzinfo=tz),
         starts_at__lt=dt.datetime(year + 1, 1, 1, tzinfo=tz),
     )
-    meetings = scope.by_org_path(Meeting.objects.filter(in_year, org__path__startswith=org.path), "org__path")
+    paths = dict(
+        scope.by_org_path(Organization.objects.filter(path__startswith=org.path), "path").values_list(
+            "pk", "path"
+        )
+    )
+    meetings = Meeting.objects.filter(in_year, org_id__in=list(paths))
     if kind:
         meetings = meetings.filter(kind=kind)
-    by_state: dict[str, dict[str, int]] = {}
-    for path, state, n in meetings.values_list("org__path", "state").annotate(n=Count("id")).order_by():
-        by_state.setdefault(path, {}).setdefault(state, 0)
-        by_state[path][state] += n
-    roll: dict[str, tuple[int, int]] = {}
-    held_ids = meetings.filter(state=MeetingState.HELD).values("pk")
-    for path, invited, present in (
-        Attendance.objects.filter(meeting_id__in=held_ids)
-        .values_list("meeting__org__path")
+    school_paths = {s.path for s in schools}
+
+    def school_of(path: str) -> str:
+        """The deepest school whose subtree holds `path` (paths are "/a/b/c/"); "" for none."""
+        parts = [p for p in path.split("/") if p]
+        for i in range(len(parts), 0, -1):
+            prefix = "/" + "/".join(parts[:i]) + "/"
+            if prefix in school_paths:
+                return prefix
+        return ""
+
+    sums: dict[str, list[int]] = {s.path: [0] * 6 for s in schools}
+    sums[""] = [0] * 6
+    column = {MeetingState.HELD: 0, MeetingState.PLANNED: 1, MeetingState.CANCELLED: 2}
+    for org_id, state, n in meetings.values_list("org_id", "state").annotate(n=Count("id")).order_by():
+        sums[school_of(paths[org_id])][column[MeetingState(state)]] += n
+    for org_id, invited, present in (
+        Attendance.objects.filter(
+            meeting_id__in=meetings.filter(state=MeetingState.HELD).values("pk"), role__in=EXPECTED_ROLES
+        )
+        .values_list("meeting__org_id")
         .annotate(invited=Count("id"), present=Count("id", filter=Q(state=AttendanceState.PRESENT)))
         .order_by()
     ):
-        roll[path] = (invited, present)
+        key = school_of(paths[org_id])
+        sums[key][3] += invited
+        sums[key][4] += present
     run = run_latest_for(org, year)
-    gaps: dict[str, int] = {}
     if run is not None:
         for path, n in (
             Finding.objects.filter(
@@ -252,33 +278,7 @@ def district_meetings(scope: Scope, org: Organization, year: int, kind: str = ""
             .annotate(n=Count("id"))
             .order_by()
         ):
-            gaps[path] = n
-    school_paths = {s.path for s in schools}
-
-    def school_of(path: str) -> str | None:
-        """The deepest school whose subtree holds `path` (paths are "/a/b/c/")."""
-        parts = [p for p in path.split("/") if p]
-        for i in range(len(parts), 0, -1):
-            prefix = "/" + "/".join(parts[:i]) + "/"
-            if prefix in school_paths:
-                return prefix
-        return None
-
-    sums: dict[str, list[int]] = {s.path: [0] * 6 for s in schools}
-    for path, states in by_state.items():
-        key = school_of(path)
-        if key is not None:
-            sums[key][0] += states.get(MeetingState.HELD, 0)
-            sums[key][1] += states.get(MeetingState.PLANNED, 0)
-            sums[key][2] += states.get(MeetingState.CANCELLED, 0)
-    for path, (invited, present) in roll.items():
-        key = school_of(path)
-        if key is not None:
-            sums[key][3] += invited
-            sums[key][4] += present
-    for path, n in gaps.items():
-        key = school_of(path)
-        if key is not None:
-            sums[key][5] += n
+            sums[school_of(path)][5] += n
     rows = [SchoolMeetings(s, *sums[s.path]) for s in schools]
-    return DistrictMeetings(org, year, rows, run.as_of if run is not None else None)
+    others = SchoolMeetings(org, *sums[""]) if any(sums[""]) else None
+    return DistrictMeetings(org, year, rows, run.as_of if run is not None else None, others)
