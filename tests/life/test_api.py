@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -20,6 +21,8 @@ from tests.api.conftest import assert_chinese_error, send
 from tests.factories import make_person, make_user
 from zhibu.core.calendar import WorkdayCalendar
 from zhibu.core.models import AuditEntry
+from zhibu.core.scoping import scope_for
+from zhibu.life import services as life_services
 from zhibu.life.models import (
     Attendance,
     Ballot,
@@ -881,8 +884,6 @@ PDF_BYTES = b"%PDF-1.4\n" + b"0" * 32
 
 
 def upload(client: Client, mid: int, content: bytes, name: str, title: str = "") -> Any:
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     data: dict[str, Any] = {"file": SimpleUploadedFile(name, content)}
     if title:
         data["title"] = title
@@ -965,6 +966,88 @@ def test_the_meeting_detail_runs_the_same_queries_for_one_attachment_and_for_thr
     ok(upload(api, mid, PDF_BYTES, "三.pdf"), 201)
     assert len(ok(api.get(f"{URL}/meetings/{mid}/"))["attachments"]) == 3
     assert queries() == one
+
+
+def _general_branch_assembly_with_a_withdrawn_file(world: Any) -> tuple[Meeting, Any, Any]:
+    """An assembly of the 党总支 SB, arranged by the work committee's staff, with a sign-in sheet kept and a
+    photo withdrawn; 钱七 (secretary of SB's first branch, who does not view SB itself) is invited."""
+    staff = world.users.wc_staff
+    scope = scope_for(staff)
+    meeting = life_services.meeting_create(
+        actor=staff,
+        scope=scope,
+        org=world.sb,
+        kind="general_assembly",
+        title="党总支党员大会",
+        starts_at=timezone.now() + dt.timedelta(days=3),
+        now=timezone.now() - dt.timedelta(days=30),
+    )
+    kept = life_services.attachment_add(
+        actor=staff, scope=scope, meeting=meeting, file=SimpleUploadedFile("签到表.png", PNG), title="签到表"
+    )
+    gone = life_services.attachment_add(
+        actor=staff, scope=scope, meeting=meeting, file=SimpleUploadedFile("合影.png", PNG), title="误传合影"
+    )
+    life_services.attachment_withdraw(actor=staff, scope=scope, attachment=gone, reason="传错了会议")
+    return meeting, kept, gone
+
+
+def test_an_invitee_from_another_branch_opens_the_files_but_not_a_withdrawn_one_on_page_and_api(
+    world, branch, api_as, client_as
+):
+    meeting, kept, gone = _general_branch_assembly_with_a_withdrawn_file(world)
+    outsider = world.users.outsider
+    assert meeting.attendances.filter(person=world.people.outsider).exists()
+    assert not scope_for(outsider).can_view_path(world.sb.path)
+
+    # Through the API: the invitee is listed and opens the kept file only; the staff open both.
+    listed = ok(branch.outsider.get(f"{URL}/meetings/{meeting.pk}/"))["attachments"]
+    assert [a["title"] for a in listed] == ["签到表"]
+    got = branch.outsider.get(f"{URL}/attachments/{kept.pk}/")
+    assert got.status_code == 200 and body_of(got) == PNG
+    before = written()
+    refused(branch.outsider.get(f"{URL}/attachments/{gone.pk}/"), 404, "不存在", before)
+    staff = api_as(world.users.wc_staff)
+    assert [a["title"] for a in ok(staff.get(f"{URL}/meetings/{meeting.pk}/"))["attachments"]] == [
+        "签到表",
+        "误传合影",
+    ]
+    assert staff.get(f"{URL}/attachments/{gone.pk}/").status_code == 200
+
+    # On the page the same rule: the kept file opens, the withdrawn one is not found and not linked.
+    page = client_as(outsider)
+    got = page.get(f"/life/attachments/{kept.pk}/")
+    assert got.status_code == 200 and body_of(got) == PNG
+    before = written()
+    assert page.get(f"/life/attachments/{gone.pk}/").status_code == 404
+    assert written() == before
+    assert f"/life/attachments/{gone.pk}/" not in page.get(f"/life/meetings/{meeting.pk}/").content.decode()
+    page = client_as(world.users.wc_staff)
+    assert page.get(f"/life/attachments/{gone.pk}/").status_code == 200
+    assert f"/life/attachments/{gone.pk}/" in page.get(f"/life/meetings/{meeting.pk}/").content.decode()
+
+
+def test_a_member_of_the_branch_opens_its_withdrawn_files_on_page_and_api(world, branch, client_as):
+    api = branch.secretary
+    mid = create(api)["id"]
+    kept = ok(upload(api, mid, PNG, "签到表.png"), 201)
+    gone = ok(upload(api, mid, PDF_BYTES, "讲稿.pdf"), 201)
+    ok(send(api, "post", f"{URL}/attachments/{gone['id']}/withdraw/", {"reason": "传错了文件"}))
+
+    listed = ok(branch.member.get(f"{URL}/meetings/{mid}/"))["attachments"]
+    assert [a["title"] for a in listed] == ["签到表.png", "讲稿.pdf"]
+    for a in (kept, gone):
+        assert branch.member.get(a["download_url"]).status_code == 200
+    page = client_as(world.users.member)
+    html = page.get(f"/life/meetings/{mid}/").content.decode()
+    for a in (kept, gone):
+        assert f"/life/attachments/{a['id']}/" in html
+        assert page.get(f"/life/attachments/{a['id']}/").status_code == 200
+    # Neither the page nor the API hands a file of this branch to someone of another school.
+    before = written()
+    refused(branch.outsider.get(kept["download_url"]), 404, "不存在", before)
+    assert client_as(world.users.outsider).get(f"/life/attachments/{kept['id']}/").status_code == 404
+    assert written() == before
 
 
 # The life meeting -------------------------------------------------------------------------------------
@@ -1130,6 +1213,51 @@ def test_a_life_meeting_is_prepared_held_and_rectified_through_the_api(world, br
     refused(
         send(api, "post", done_url, {"done_on": today.isoformat(), "evidence": "x"}), 400, "已于", written()
     )
+
+
+def test_who_gave_an_opinion_and_about_whom_only_the_orgs_managers_see(world, branch, client_as):
+    """As on the life meeting's page: the opinions gathered before it are read by every invitee, but their
+    speaker and subject only by those who manage the branch; criticism at the meeting stays named."""
+    api, p = branch.secretary, world.people
+    mid = create(api, kind="life_meeting", title="2026年度组织生活会", starts_at=soon(60 * 24))["id"]
+    life_url = f"{URL}/meetings/{mid}/life"
+    opinion = {
+        "kind": "opinion",
+        "text": "备课组长布置任务过于集中",
+        "speaker_id": branch.people.fourth.pk,
+        "about_id": branch.people.fifth.pk,
+    }
+    assert ok(send(api, "post", f"{life_url}/criticisms/", opinion), 201)["speaker"]["name"] == "周思远"
+
+    mine = ok(api.get(f"{life_url}/"))["opinions"]
+    assert [(o["speaker"]["name"], o["about"]["name"]) for o in mine] == [("周思远", "吴晓东")]
+    theirs = ok(branch.member.get(f"{life_url}/"))["opinions"]
+    assert [o["text"] for o in theirs] == ["备课组长布置任务过于集中"]
+    assert theirs[0]["speaker"] is None and theirs[0]["about"] is None
+    said = json.dumps(theirs, ensure_ascii=False)
+    assert "周思远" not in said and "吴晓东" not in said
+    # Even the one who gave it reads it unnamed here, as on the page (they do not manage the branch).
+    assert ok(branch.fourth.get(f"{life_url}/"))["opinions"][0]["speaker"] is None
+    # The page agrees.
+    assert (
+        "周思远 → 吴晓东"
+        not in client_as(world.users.member).get(f"/life/meetings/{mid}/life/").content.decode()
+    )
+    assert (
+        "周思远 → 吴晓东"
+        in client_as(world.users.branch_secretary).get(f"/life/meetings/{mid}/life/").content.decode()
+    )
+
+    time_passes_to_the_start(mid)
+    mutual = {
+        "kind": "mutual",
+        "text": "发言不够坦诚",
+        "speaker_id": p.member.pk,
+        "about_id": p.branch_secretary.pk,
+    }
+    ok(send(api, "post", f"{life_url}/criticisms/", mutual), 201)
+    theirs = ok(branch.member.get(f"{life_url}/"))
+    assert [(m["speaker"]["name"], m["about"]["name"]) for m in theirs["mutual"]] == [("张三丰", "李红梅")]
 
 
 def test_the_life_record_is_only_for_life_meetings_and_reads_in_fixed_queries(world, branch):

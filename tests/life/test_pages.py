@@ -166,7 +166,7 @@ def test_above_the_schools_the_list_is_one_line_per_school_in_constant_queries(
     with django_assert_max_num_queries(20) as captured:
         client.get(f"/life/meetings/?year={year}")
     few = len(captured)
-    from tests.factories import make_org
+    from tests.factories import make_org, make_person
     from zhibu.orgs.models import OrgKind
 
     for i in range(3):
@@ -174,6 +174,20 @@ def test_above_the_schools_the_list_is_one_line_per_school_in_constant_queries(
     create(world, title="又一次支部党员大会")
     with django_assert_max_num_queries(few) as captured:
         assert "第3中学党委" in text(client.get(f"/life/meetings/?year={year}"))
+    # A branch directly under the work committee is in no school: its meetings get a line of their own.
+    office = make_org("WC-B1", "机关党支部", OrgKind.BRANCH, world.wc)
+    make_person("吴十", office)
+    services.meeting_create(
+        actor=world.users.wc_staff,
+        scope=scope_for(world.users.wc_staff),
+        org=office,
+        kind=MeetingKind.GENERAL_ASSEMBLY,
+        title="机关党支部党员大会",
+        starts_at=held.starts_at + dt.timedelta(hours=2),
+    )
+    page = text(client.get(f"/life/meetings/?year={year}"))
+    row = page.split("不属于学校的党组织", 1)[1].split("</tr>", 1)[0]
+    assert [c.split("<", 1)[0] for c in row.split('class="num">')[1:]][:2] == ["0", "1"]
 
 
 def test_a_member_sees_the_meetings_they_are_invited_to_without_the_new_button(world, client_as):

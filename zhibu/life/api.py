@@ -73,6 +73,7 @@ from zhibu.life.models import (
     VoteChoice,
     VoteState,
 )
+from zhibu.life.views import attachment_get_openable, attachment_may_open  # the page's rule too
 from zhibu.life.views_ledger import ledger_download, minutes_download  # the pages' downloads too
 from zhibu.orgs.api import CODE_MAX, OrgRef, org_for_field
 from zhibu.orgs.models import Organization
@@ -543,8 +544,10 @@ class CriticismOut(Schema):
     id: int
     kind: CriticismKind
     kind_label: str
-    speaker: PersonRef | None = Field(description="发言人（会前意见可不署名，为 null）")
-    about: PersonRef | None = Field(description="意见或批评的对象")
+    speaker: PersonRef | None = Field(
+        description="发言人（会前意见可不署名，为 null；会前意见的发言人只对本组织的管理者显示）"
+    )
+    about: PersonRef | None = Field(description="意见或批评的对象（会前意见的对象同样只对管理者显示）")
     text: str
     created_at: dt.datetime
 
@@ -780,8 +783,13 @@ def meeting_detail_out(request: HttpRequest, scope: Scope, meeting_id: int) -> d
     quorum = services.quorum_status(meeting)
     opens, closes = services.check_in_window(meeting)
     minutes = meeting.minutes or {}
-    # Withdrawn ones too, marked so (as on the meeting's page): they stay on record as evidence.
-    attachments = MeetingAttachment.objects.filter(meeting=meeting).order_by("uploaded_at", "pk")
+    # Withdrawn ones too, marked so (as on the meeting's page): they stay on record as evidence, for those
+    # who view the org; an invitee from elsewhere gets only those they may open (the page's one rule).
+    attachments = [
+        f
+        for f in MeetingAttachment.objects.filter(meeting=meeting).order_by("uploaded_at", "pk")
+        if attachment_may_open(scope, f, meeting)
+    ]
     votes = list(Vote.objects.filter(meeting=meeting).order_by("opened_at", "pk"))
     person = _own_person(scope) if votes else None
     missing = None
@@ -1033,15 +1041,9 @@ def meeting_hold(request: HttpRequest, meeting_id: MeetingId) -> Any:
 
 # Attachments ------------------------------------------------------------------------------------------
 def _attachment_get(scope: Scope, attachment_id: int) -> MeetingAttachment:
-    """An attachment of a meeting the user may see (an invitee too, as on the page), or NotFound."""
-    attachment = (
-        MeetingAttachment.objects.select_related("meeting__org")
-        .filter(pk=attachment_id, meeting__in=selectors.meetings_visible(scope).values("pk"))
-        .first()
-    )
-    if attachment is None:
-        raise NotFound("会议附件不存在或不在您的权限范围内")
-    return attachment
+    """An attachment the user may open, by the page's rule (an invitee of the meeting; a withdrawn one
+    only those who view its org), or NotFound."""
+    return attachment_get_openable(scope, attachment_id)
 
 
 @router.post(
@@ -1083,7 +1085,8 @@ def attachment_upload(
     },
 )
 def attachment_download(request: HttpRequest, attachment_id: AttachmentId) -> Any:
-    """The stored file, for those who see the meeting (its invitees too); every download is audited."""
+    """The stored file, for the meeting's invitees and those who view its org (a withdrawn one only for
+    the latter, as on the page); every download is audited."""
     attachment = _attachment_get(request_scope_of(request), attachment_id)
     meeting = attachment.meeting
     audit_record(
@@ -1439,13 +1442,14 @@ def _invitee_for_field(meeting: Meeting, pk: int | None, label: str, field: str)
     return row.person
 
 
-def criticism_out(c: Criticism) -> dict[str, Any]:
+def criticism_out(c: Criticism, *, named: bool = True) -> dict[str, Any]:
+    """One opinion or criticism; `named=False` leaves out who gave it and about whom (null)."""
     return {
         "id": c.pk,
         "kind": c.kind,
         "kind_label": label_of(CriticismKind, c.kind),
-        "speaker": _person(c.speaker),
-        "about": _person(c.about),
+        "speaker": _person(c.speaker) if named else None,
+        "about": _person(c.about) if named else None,
         "text": c.text,
         "created_at": c.created_at,
     }
@@ -1479,7 +1483,9 @@ def life_meeting_out(scope: Scope, meeting_id: int) -> dict[str, Any]:
         "meeting": meeting_out(meeting),
         "started": page.started,
         "can_manage": manages,
-        "opinions": [criticism_out(c) for c in page.opinions],
+        # Who gave an opinion before the meeting, and about whom, only its org's managers see (as on the
+        # page); self-criticism and mutual criticism are spoken at the meeting and stay named.
+        "opinions": [criticism_out(c, named=manages) for c in page.opinions],
         "talks": [talk_out(r.talk, summary_visible=r.summary_visible) for r in page.talks],
         "people": [
             {
@@ -1505,7 +1511,8 @@ def life_meeting_out(scope: Scope, meeting_id: int) -> dict[str, Any]:
 )
 def life_meeting_retrieve(request: HttpRequest, meeting_id: MeetingId) -> Any:
     """A life meeting's opinions and talks before it, each invitee's self-criticism, mutual criticism and
-    rectification items; a talk's summary only to the two who talked and the branch's managers."""
+    rectification items; a talk's summary only to the two who talked and the branch's managers, and who
+    gave an opinion before it and about whom only to the managers."""
     return life_meeting_out(request_scope_of(request), meeting_id)
 
 

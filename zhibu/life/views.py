@@ -410,7 +410,13 @@ def meeting_edit(request: HttpRequest, meeting_id: int) -> HttpResponse:
             form_add_service_errors(form, exc)
         else:
             messages.success(
-                request, "已保存会议通知" + ("，请重新发布通知" if meeting.notice_published_at else "")
+                request,
+                "已保存会议通知"
+                + (
+                    "；时间、地点等变更已提醒参会人员"
+                    if meeting.notice_published_at
+                    else "，确认无误后请发布通知"
+                ),
             )
             return redirect(_meeting_url(meeting))
     return render(
@@ -740,15 +746,29 @@ def attachment_add(request: HttpRequest, meeting_id: int) -> HttpResponse:
     return redirect(_meeting_url(meeting, "attachments"))
 
 
-def _attachment(request: HttpRequest, attachment_id: int) -> MeetingAttachment:
-    attachment = MeetingAttachment.objects.filter(pk=attachment_id).first()
-    if attachment is None:
-        raise NotFound("附件不存在")
-    meeting = selectors.meeting_get_visible(_scope(request), attachment.meeting_id)
-    if not _scope(request).can_view_path(meeting.org.path):
-        raise NotFound("附件不存在或不在您的权限范围内")
-    attachment.meeting = meeting
+def attachment_may_open(scope: Scope, attachment: MeetingAttachment, meeting: Meeting) -> bool:
+    """Who may open an attachment of a meeting they see (the page, its links and the API use this one
+    rule): the photos and scanned sign-in sheets are the meeting's, so its invitees may open them, even one
+    of another branch invited to a 党总支 meeting; one withdrawn as uploaded by mistake only those who
+    view the meeting's org."""
+    return attachment.withdrawn_at is None or scope.can_view_path(meeting.org.path)
+
+
+def attachment_get_openable(scope: Scope, attachment_id: int) -> MeetingAttachment:
+    """An attachment the user may open (attachment_may_open) with its meeting and org, or NotFound: one
+    query; outside the scope, withdrawn and missing are not told apart."""
+    attachment = (
+        MeetingAttachment.objects.select_related("meeting__org")
+        .filter(pk=attachment_id, meeting__in=selectors.meetings_visible(scope).values("pk"))
+        .first()
+    )
+    if attachment is None or not attachment_may_open(scope, attachment, attachment.meeting):
+        raise NotFound("会议附件不存在或不在您的权限范围内")
     return attachment
+
+
+def _attachment(request: HttpRequest, attachment_id: int) -> MeetingAttachment:
+    return attachment_get_openable(_scope(request), attachment_id)
 
 
 @login_required
