@@ -54,3 +54,65 @@ def write_result(name: str, backend: str, result: dict[str, Any]) -> Path:
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2))
     print(f"\n  written {out.relative_to(REPO)}")
     return out
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # kilobytes on Linux
+
+
+class SqlTimer:
+    """Time spent inside the database driver, measured around each query (Django's captured "time" is
+    rounded to the millisecond, which hides SQLite's sub-millisecond queries)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        import time
+
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def profile_requests(client: Any, case: Any, runs: int, top: int) -> dict[str, Any]:
+    """cProfile `runs` requests of `case` (with .label, .user, .path) after one warm-up; the hot spots by
+    own and by cumulative time, as text and per request for the JSON."""
+    import cProfile
+    import io
+    import pstats
+
+    client.get(case.path)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(runs):
+        client.get(case.path)
+    profiler.disable()
+    report: dict[str, Any] = {"case": case.label, "user": case.user, "path": case.path, "runs": runs}
+    for key in ("tottime", "cumulative"):
+        buffer = io.StringIO()
+        stats = pstats.Stats(profiler, stream=buffer)
+        stats.strip_dirs().sort_stats(key).print_stats(top)
+        report[key] = buffer.getvalue()
+    stats = pstats.Stats(profiler)
+
+    def short(filename: str) -> str:
+        return filename.rsplit("/site-packages/", 1)[-1].replace(str(REPO) + "/", "")
+
+    rows = []
+    for (filename, line, func), (_cc, ncalls, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        rows.append(
+            {
+                "function": f"{short(filename)}:{line}({func})",
+                "calls": ncalls // runs,
+                "own_ms": round(tt * 1000 / runs, 1),
+                "cum_ms": round(ct * 1000 / runs, 1),
+            }
+        )
+    report["by_cumulative"] = sorted(rows, key=lambda r: -r["cum_ms"])[:top]
+    report["by_own"] = sorted(rows, key=lambda r: -r["own_ms"])[:top]
+    return report

@@ -17,18 +17,14 @@ audit entry into the demo database, as it would in use. See bench/README.md.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import datetime as dt
-import io
-import pstats
-import resource
 import statistics
 import sys
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from _common import REPO, demo_instance, setup_django, write_result
+from _common import SqlTimer, demo_instance, peak_rss_mb, profile_requests, setup_django, write_result
 
 TARGET_MEDIAN_MS = 300  # a page for one school or branch (or less)
 DISTRICT_LIMIT_MS = 1000  # a district-wide page or API list
@@ -142,25 +138,6 @@ def cases_for(t: Targets) -> list[Case]:
     ]
 
 
-def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # kilobytes on Linux
-
-
-class SqlTimer:
-    """Time spent inside the database driver, measured around each query (Django's captured "time" is
-    rounded to the millisecond, which hides SQLite's sub-millisecond queries)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.seconds += time.perf_counter() - started
-
-
 def _client_for(clients: dict[str, Any], username: str) -> Any:
     from django.test import Client
 
@@ -234,37 +211,7 @@ def measure(cases: list[Case], runs: int, slow_runs: int, warmup: int) -> list[d
 
 def profile(case: Case, runs: int, top: int) -> dict[str, Any]:
     """cProfile a request a few times; the hot spots by own time and by cumulative time."""
-    client = _client_for({}, case.user)
-    client.get(case.path)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(runs):
-        client.get(case.path)
-    profiler.disable()
-    report: dict[str, Any] = {"case": case.label, "user": case.user, "path": case.path, "runs": runs}
-    for key in ("tottime", "cumulative"):
-        buffer = io.StringIO()
-        stats = pstats.Stats(profiler, stream=buffer)
-        stats.strip_dirs().sort_stats(key).print_stats(top)
-        report[key] = buffer.getvalue()
-    stats = pstats.Stats(profiler)
-
-    def short(filename: str) -> str:
-        return filename.rsplit("/site-packages/", 1)[-1].replace(str(REPO) + "/", "")
-
-    rows = []
-    for (filename, line, func), (_cc, ncalls, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        rows.append(
-            {
-                "function": f"{short(filename)}:{line}({func})",
-                "calls": ncalls // runs,
-                "own_ms": round(tt * 1000 / runs, 1),
-                "cum_ms": round(ct * 1000 / runs, 1),
-            }
-        )
-    report["by_cumulative"] = sorted(rows, key=lambda r: -r["cum_ms"])[:top]
-    report["by_own"] = sorted(rows, key=lambda r: -r["own_ms"])[:top]
-    return report
+    return profile_requests(_client_for({}, case.user), case, runs, top)
 
 
 def verdict(row: dict[str, Any]) -> str:
