@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from zhibu.compliance.packs import effective_policy
@@ -887,20 +888,17 @@ def hold_missing(meeting: Meeting, now: dt.datetime) -> list[str]:
     missing = []
     if now < meeting.starts_at:
         missing.append(f"会议 {_when(meeting.starts_at)} 才开始")
-    expected = list(
-        meeting.attendances.filter(state=AttendanceState.EXPECTED)
-        .order_by("person__name_pinyin", "id")
-        .values_list("person__name", flat=True)
-    )
-    if expected:
-        missing.append(f"{len(expected)} 人的出席情况尚未登记（{_names(expected)}）")
-    asked = list(
-        meeting.attendances.filter(leave_state=LeaveState.REQUESTED)
-        .order_by("person__name_pinyin", "id")
-        .values_list("person__name", flat=True)
-    )
-    if asked:
-        missing.append(f"{len(asked)} 人的请假申请尚未审批（{_names(asked)}）")
+    for condition, what in (
+        (Q(state=AttendanceState.EXPECTED), "出席情况尚未登记"),
+        (Q(leave_state=LeaveState.REQUESTED), "请假申请尚未审批"),
+    ):
+        names = list(
+            meeting.attendances.filter(condition)
+            .order_by("person__name_pinyin", "id")
+            .values_list("person__name", flat=True)
+        )
+        if names:
+            missing.append(f"{len(names)} 人的{what}（{_names(names)}）")
     if not (meeting.minutes or {}).get("topics"):
         missing.append("会议记录尚未填写议题")
     lecture = _lecture_missing(meeting)
