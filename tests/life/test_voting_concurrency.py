@@ -29,7 +29,7 @@ def test_simultaneous_ballots_of_one_voter_are_written_once(world, secret):
         kind="general_assembly",
         title="第四季度支部党员大会",
         starts_at=timezone.make_aware(dt.datetime(2026, 11, 20, 15, 0)),
-        state="held",
+        state="planned",  # under way: votes are cast before the meeting is confirmed held
     )
     for person in (people.school_secretary, people.branch_secretary, people.member, fourth):
         Attendance.objects.create(
