@@ -1021,7 +1021,9 @@ def test_an_invitee_from_another_branch_opens_the_files_but_not_a_withdrawn_one_
     before = written()
     assert page.get(f"/life/attachments/{gone.pk}/").status_code == 404
     assert written() == before
-    assert f"/life/attachments/{gone.pk}/" not in page.get(f"/life/meetings/{meeting.pk}/").content.decode()
+    html = page.get(f"/life/meetings/{meeting.pk}/").content.decode()
+    assert f"/life/attachments/{gone.pk}/" not in html
+    assert f"/life/attachments/{kept.pk}/" in html  # the invitee's page lists the photo they may open
     page = client_as(world.users.wc_staff)
     assert page.get(f"/life/attachments/{gone.pk}/").status_code == 200
     assert f"/life/attachments/{gone.pk}/" in page.get(f"/life/meetings/{meeting.pk}/").content.decode()

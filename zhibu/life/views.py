@@ -595,6 +595,9 @@ def _render_meeting(
         meeting.attendances.select_related("person").order_by("person__name_pinyin", "person_id")
     )
     ctx["mine"] = next((a for a in attendances if scope.person_id and a.person_id == scope.person_id), None)
+    ctx["attachments"] = [
+        f for f in meeting.attachments.order_by("uploaded_at", "pk") if attachment_may_open(scope, f, meeting)
+    ]
     if not sees_roll:
         return render(request, "life/meeting.html", ctx, status=status)
     ctx["attendances"] = attendances
@@ -605,7 +608,6 @@ def _render_meeting(
     votes = list(meeting.votes.select_related("development_case__person", "branch_vote"))
     results = voting.vote_results(votes)
     ctx["votes"] = [VoteView(v, results[v.pk], _step_recorded(v)) for v in votes]
-    ctx["attachments"] = list(meeting.attachments.order_by("uploaded_at", "pk"))
     if manages:
         opens, closes = services.check_in_window(meeting)
         url = _check_in_url(request, meeting)
