@@ -116,3 +116,19 @@ def profile_requests(client: Any, case: Any, runs: int, top: int) -> dict[str, A
     report["by_cumulative"] = sorted(rows, key=lambda r: -r["cum_ms"])[:top]
     report["by_own"] = sorted(rows, key=lambda r: -r["own_ms"])[:top]
     return report
+
+
+def print_rows(rows: list[dict[str, Any]], remark: Any) -> None:
+    """The table of measured requests: one line per case, `remark(row)` at its end (e.g. over target)."""
+    header = (
+        f"  {'user':<17} {'case':<24} {'median ms':>10} {'p90 ms':>8} {'CPU ms':>8} {'SQL ms':>7}"
+        f" {'queries':>8} {'KB':>6} {'RSS MB':>7}"
+    )
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    for r in rows:
+        print(
+            f"  {r['user']:<17} {r['case']:<24} {r['median_ms']:>10} {r['p90_ms']:>8}"
+            f" {r['cpu_ms_median']:>8} {r['sql_ms_median']:>7} {r['queries']:>8}"
+            f" {r['bytes'] // 1024:>6} {r['peak_rss_mb_after']:>7}  {remark(r)}".rstrip()
+        )

@@ -24,7 +24,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from _common import SqlTimer, demo_instance, peak_rss_mb, profile_requests, setup_django, write_result
+from _common import (
+    SqlTimer,
+    demo_instance,
+    peak_rss_mb,
+    print_rows,
+    profile_requests,
+    setup_django,
+    write_result,
+)
 
 TARGET_MEDIAN_MS = 300  # a page for one school or branch (or less)
 DISTRICT_LIMIT_MS = 1000  # a district-wide page or API list
@@ -269,18 +277,7 @@ def main() -> int:
     cases = cases_for(t)
     rows = measure(cases, args.runs, args.district_runs, args.warmup)
 
-    header = (
-        f"  {'user':<17} {'case':<24} {'median ms':>10} {'p90 ms':>8} {'CPU ms':>8} {'SQL ms':>7}"
-        f" {'queries':>8} {'KB':>6} {'RSS MB':>7}"
-    )
-    print(header)
-    print("  " + "-" * (len(header) - 2))
-    for r in rows:
-        print(
-            f"  {r['user']:<17} {r['case']:<24} {r['median_ms']:>10} {r['p90_ms']:>8}"
-            f" {r['cpu_ms_median']:>8} {r['sql_ms_median']:>7} {r['queries']:>8}"
-            f" {r['bytes'] // 1024:>6} {r['peak_rss_mb_after']:>7}  {verdict(r)}"
-        )
+    print_rows(rows, verdict)
     ok = all(r["ok"] for r in rows)
     print(
         f"  targets: median < {TARGET_MEDIAN_MS} ms for a school or branch, district-wide"

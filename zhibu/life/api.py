@@ -45,9 +45,7 @@ from zhibu.api import (
     request_scope_of,
 )
 from zhibu.compliance.packs import effective_policy
-from zhibu.core.audit import audit_record
 from zhibu.core.calendar import WorkdayCalendar
-from zhibu.core.downloads import stored_file_response
 from zhibu.core.errors import NotFound, NotPermitted, ServiceError
 from zhibu.core.scoping import Scope
 from zhibu.development import services as development
@@ -73,7 +71,11 @@ from zhibu.life.models import (
     VoteChoice,
     VoteState,
 )
-from zhibu.life.views import attachment_get_openable, attachment_may_open  # the page's rule too
+from zhibu.life.views import (  # the page's rule too
+    attachment_file,
+    attachment_get_openable,
+    attachment_may_open,
+)
 from zhibu.life.views_ledger import ledger_download, minutes_download  # the pages' downloads too
 from zhibu.orgs.api import CODE_MAX, OrgRef, org_for_field
 from zhibu.orgs.models import Organization
@@ -403,7 +405,12 @@ class VoteOpenIn(InputSchema):
     title: str = Field(min_length=1, max_length=200, description="表决事项")
     secret: bool = Field(True, description="无记名投票")
     rule: str | None = Field(
-        None, max_length=60, description="表决规则（制度参数前缀，默认 general_assembly）"
+        None,
+        max_length=60,
+        description=(
+            "表决规则（制度参数前缀）：可不填，按会议类型确定（党员大会 general_assembly，"
+            "支委会 committee_meeting）；填写时须与之一致"
+        ),
     )
     development_case_id: int | None = Field(None, ge=1, le=MAX_INT, description="发展党员的表决：流程 id")
     development_purpose: VotePurpose | None = Field(None, description="reception 接收、confirmation 转正")
@@ -1087,17 +1094,12 @@ def attachment_upload(
 def attachment_download(request: HttpRequest, attachment_id: AttachmentId) -> Any:
     """The stored file, for the meeting's invitees and those who view its org (a withdrawn one only for
     the latter, as on the page); every download is audited."""
-    attachment = _attachment_get(request_scope_of(request), attachment_id)
-    meeting = attachment.meeting
-    audit_record(
+    return attachment_file(
         actor=request.user,
-        action="export",
-        obj=attachment,
-        org_path=meeting.org.path,
-        note=f"通过接口下载会议附件：{meeting.title} {attachment.title}",
-    )
-    return stored_file_response(
-        attachment.file, title=attachment.title, content_type=attachment.content_type, inline=False
+        scope=request_scope_of(request),
+        attachment_id=attachment_id,
+        inline=False,
+        via="通过接口",
     )
 
 

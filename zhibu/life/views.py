@@ -791,19 +791,28 @@ def attachment_withdraw(request: HttpRequest, attachment_id: int) -> HttpRespons
     return redirect(_meeting_url(attachment.meeting_id, "attachments"))
 
 
+def attachment_file(*, actor: Any, scope: Scope, attachment_id: int, inline: bool, via: str = "") -> Any:
+    """An attachment's stored file for whoever may open it (attachment_may_open), audited; the page and
+    the API (`via`="通过接口") both answer with it. A FileResponse streams the file."""
+    attachment = attachment_get_openable(scope, attachment_id)
+    meeting = attachment.meeting
+    audit_record(
+        actor=actor,
+        action="export",
+        obj=attachment,
+        org_path=meeting.org.path,
+        note=f"{via}下载会议附件：{meeting.title} {attachment.title}",
+    )
+    return stored_file_response(
+        attachment.file, title=attachment.title, content_type=attachment.content_type, inline=inline
+    )
+
+
 @login_required
 @handles_refusals
 def attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponse:
-    attachment = _attachment(request, attachment_id)
-    audit_record(
-        actor=request.user,
-        action="export",
-        obj=attachment,
-        org_path=attachment.meeting.org.path,
-        note=f"下载会议附件：{attachment.meeting.title} {attachment.title}",
-    )
-    return stored_file_response(  # type: ignore[return-value]  # a FileResponse streams the file
-        attachment.file, title=attachment.title, content_type=attachment.content_type, inline=True
+    return attachment_file(  # type: ignore[no-any-return]
+        actor=request.user, scope=_scope(request), attachment_id=attachment_id, inline=True
     )
 
 
